@@ -1,0 +1,69 @@
+"""``Function``: one differentiable step with a hand-written backward.
+
+A Function works on plain ndarrays: ``forward(ctx, *arrays, **params)`` returns
+the output array and stores on ``ctx`` what the backward pass needs;
+``backward(ctx, dy)`` returns one gradient per input (``None`` where
+``ctx.needs_input_grad[i]`` is False or the input is not differentiable).
+``Function.apply`` wraps this in Tensors and records it on the tape when an
+input requires a gradient and recording is enabled.
+"""
+
+from __future__ import annotations
+
+from .grad_mode import is_grad_enabled
+
+
+class Context:
+    """Scratch space shared between ``forward`` and ``backward`` of one call."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]):
+        self.needs_input_grad = needs_input_grad
+        self.saved: tuple = ()
+
+    def save_for_backward(self, *arrays) -> None:
+        self.saved = arrays
+
+
+class Node:
+    """A recorded call: which Function ran, its context and its input Tensors."""
+
+    __slots__ = ("fn", "ctx", "inputs")
+
+    def __init__(self, fn, ctx, inputs):
+        self.fn = fn
+        self.ctx = ctx
+        self.inputs = inputs
+
+    def release(self) -> None:
+        # Drop the saved arrays once used, so activations are freed during backward.
+        self.ctx = None
+
+
+class Function:
+    """Base class: subclasses define static ``forward`` and ``backward``."""
+
+    @staticmethod
+    def forward(ctx, *arrays, **params):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, dy):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run ``forward`` on the inputs' arrays; record the call if needed.
+
+        ``inputs`` are Tensors, ndarrays (constants) or ``None``.
+        """
+        from .tensor import Tensor
+
+        arrays = tuple(t.data if isinstance(t, Tensor) else t for t in inputs)
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        record = is_grad_enabled() and any(needs)
+        ctx = Context(needs if record else (False,) * len(inputs))
+        y = cls.forward(ctx, *arrays, **params)
+        out = Tensor._from_array(y, requires_grad=record)
+        if record:
+            out._node = Node(cls, ctx, inputs)
+        return out

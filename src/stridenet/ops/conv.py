@@ -1,0 +1,111 @@
+"""Convolution ops: ``conv2d`` and ``conv1d`` (channels last), differentiable."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ._checks import check_rank, float_input, optional_float_input, positive_int
+from .kernels.conv import conv2d_backward, conv2d_forward
+from .kernels.geometry import as_tuple, effective_kernel, resolve_padding
+
+
+class Conv2DFunction(Function):
+    """One Function for the whole convolution; the backward is hand written."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip):
+        if flip:
+            w = w[::-1, ::-1]  # rotate 180 degrees: true convolution
+        y, ctx.cache = conv2d_forward(x, w, b, strides, pads, dilation, groups)
+        ctx.flip = flip
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx, dw, db = conv2d_backward(dy, ctx.cache, ctx.needs_input_grad)
+        if dw is not None and ctx.flip:
+            dw = dw[::-1, ::-1]
+        return dx, dw, db
+
+
+class Conv1DFunction(Function):
+    """conv1d as conv2d over a height-1 image: x (N, L, C) -> (N, 1, L, C)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip):
+        x4 = x[:, None]  # (N, 1, L, C)
+        w4 = w[None]  # (1, K, Cg, F)
+        y = Conv2DFunction.forward(ctx, x4, w4, b, (1, strides[0]), ((0, 0), pads[0]),
+                                   (1, dilation[0]), groups, flip)
+        return y[:, 0]  # (N, OL, F)
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx, dw, db = Conv2DFunction.backward(ctx, dy[:, None])
+        return (None if dx is None else dx[:, 0]), (None if dw is None else dw[0]), db
+
+
+def _prepare(op, x, kernel, bias, strides, padding, dilation_rate, groups, rank, layout,
+             klayout):
+    x = float_input(x, "x", op)
+    kernel = float_input(kernel, "kernel", op)
+    bias = optional_float_input(bias, "bias", op)
+    check_rank(x, rank + 2, "x", op, layout)
+    check_rank(kernel, rank + 2, "kernel", op, klayout)
+    groups = positive_int(groups, "groups", op)
+    strides = as_tuple(strides, rank, f"{op}: strides")
+    dilation = as_tuple(dilation_rate, rank, f"{op}: dilation_rate")
+    c, cg, f = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
+    if c % groups or f % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels ({c}) and the filters ({f}); "
+            f"x has shape {tuple(x.shape)}, kernel {tuple(kernel.shape)}"
+        )
+    if cg * groups != c:
+        raise ValueError(
+            f"{op}: kernel {tuple(kernel.shape)} expects {cg * groups} input channels "
+            f"({cg} per group x {groups} groups) but x {tuple(x.shape)} has {c}"
+        )
+    if bias is not None and tuple(bias.shape) != (f,):
+        raise ValueError(f"{op}: bias must have shape ({f},) for {f} filters, "
+                         f"got {tuple(bias.shape)}")
+    sizes, ksizes = tuple(x.shape[1:-1]), tuple(kernel.shape[:-2])
+    pads = resolve_padding(padding, sizes, ksizes, strides, dilation, causal_ok=rank == 1)
+    for axis, (n, k, d, (p0, p1)) in enumerate(zip(sizes, ksizes, dilation, pads)):
+        if n + p0 + p1 < effective_kernel(k, d) or k == 0:
+            raise ValueError(
+                f"{op}: kernel {tuple(kernel.shape)} (dilation {dilation}) spans "
+                f"{effective_kernel(k, d)} cells on spatial axis {axis}, more than the padded "
+                f"input's {n + p0 + p1} (x shape {tuple(x.shape)}, padding {padding!r})"
+            )
+        if n == 0:
+            raise ValueError(f"{op}: x has an empty spatial axis: shape {tuple(x.shape)}")
+    return x, kernel, bias, strides, pads, dilation, groups
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+           flip_kernel=False):
+    """2D convolution (cross-correlation unless ``flip_kernel=True``).
+
+    x: (N, H, W, C), kernel: (KH, KW, C // groups, F), bias: (F,) -> (N, OH, OW, F)
+
+    ``padding``: "valid", "same" (Keras rule, odd cell bottom/right), an int, a pair
+    (ph, pw) or ((top, bottom), (left, right)). ``groups == C`` is depthwise.
+    """
+    x, kernel, bias, strides, pads, dilation, groups = _prepare(
+        "conv2d", x, kernel, bias, strides, padding, dilation_rate, groups, 2,
+        "(N, H, W, C)", "(KH, KW, C_in // groups, F)")
+    return Conv2DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
+                                groups=groups, flip=bool(flip_kernel))
+
+
+def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+           flip_kernel=False):
+    """1D convolution. x: (N, L, C), kernel: (K, C // groups, F), bias: (F,) -> (N, OL, F).
+
+    ``padding`` also accepts "causal" (all padding on the left).
+    """
+    x, kernel, bias, strides, pads, dilation, groups = _prepare(
+        "conv1d", x, kernel, bias, strides, padding, dilation_rate, groups, 1,
+        "(N, L, C)", "(K, C_in // groups, F)")
+    return Conv1DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
+                                groups=groups, flip=bool(flip_kernel))

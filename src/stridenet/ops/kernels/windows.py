@@ -1,0 +1,64 @@
+"""Sliding windows over NHWC arrays: padding, strided window views, im2col, col2im.
+
+A window view is a zero-copy ``as_strided`` view of shape (N, OH, OW, KH, KW, C):
+element [n, i, j, a, b, c] is the padded input at row ``i*sh + a*dh`` and column
+``j*sw + b*dw``. im2col copies it into a (N*OH*OW, KH*KW*C) matrix so that a
+convolution becomes one matrix product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+# Upper bound on the im2col buffer of one chunk of images (bytes).
+CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def pad_nhwc(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    """x: (N, H, W, C) -> (N, H+top+bottom, W+left+right, C), new cells = value."""
+    (pt, pb), (pl, pr) = pads
+    if pt == pb == pl == pr == 0:
+        return x
+    n, h, w, c = x.shape
+    out = np.full((n, h + pt + pb, w + pl + pr, c), value, dtype=x.dtype)
+    out[:, pt:pt + h, pl:pl + w, :] = x
+    return out
+
+
+def window_view(xp: np.ndarray, kernel, strides, dilation, out_hw) -> np.ndarray:
+    """xp: (N, Hp, Wp, C) -> read-only view (N, OH, OW, KH, KW, C)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
+    n, _, _, c = xp.shape
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(
+        xp,
+        shape=(n, oh, ow, kh, kw, c),
+        strides=(s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
+        writeable=False,
+    )
+
+
+def tap_slices(a: int, b: int, strides, dilation, out_hw) -> tuple:
+    """Index of the padded cells that kernel tap (a, b) reads, for all outputs at once."""
+    (sh, sw), (dh, dw), (oh, ow) = strides, dilation, out_hw
+    r0, c0 = a * dh, b * dw
+    return (slice(None), slice(r0, r0 + sh * (oh - 1) + 1, sh),
+            slice(c0, c0 + sw * (ow - 1) + 1, sw), slice(None))
+
+
+def col2im_add(dxp: np.ndarray, dcols: np.ndarray, strides, dilation) -> None:
+    """Adjoint of im2col: dcols (N, OH, OW, KH, KW, C) summed into dxp (N, Hp, Wp, C).
+
+    One strided, vectorised add per kernel tap (no per-pixel loop, no np.add.at):
+    within a tap no two outputs touch the same input cell.
+    """
+    _, oh, ow, kh, kw, _ = dcols.shape
+    for a in range(kh):
+        for b in range(kw):
+            dxp[tap_slices(a, b, strides, dilation, (oh, ow))] += dcols[:, :, :, a, b, :]
+
+
+def chunk_size(n: int, per_image_elems: int, itemsize: int) -> int:
+    """How many images fit one chunk of at most CHUNK_BYTES (at least one)."""
+    return int(max(1, min(n, CHUNK_BYTES // max(1, per_image_elems * itemsize))))

@@ -1,0 +1,29 @@
+"""Shared fixtures. Under CI (CI=true) a missing PyTorch oracle is a failure, not a skip."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))  # tests/opcheck.py, tests/reference/
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """The PyTorch module, for oracle comparisons (a test dependency only)."""
+    try:
+        import torch as _torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        if os.environ.get("CI"):
+            pytest.fail("PyTorch is not installed: the oracle comparisons must run in CI")
+        pytest.skip("PyTorch is not installed")
+    _torch.set_num_threads(1)
+    return _torch
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

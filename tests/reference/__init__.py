@@ -1,0 +1,1 @@
+"""Naive loop references that read like the math. Slow on purpose: small inputs only."""
