@@ -27,3 +27,17 @@ def torch():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from oracle_stats import STATS
+
+    if not STATS:
+        return
+    terminalreporter.section("PyTorch oracle comparisons")
+    total = 0
+    for op in sorted(STATS):
+        n, diff = STATS[op]
+        total += n
+        terminalreporter.write_line(f"{op:32s} {n:5d} configs   max |diff| {diff:.3g}")
+    terminalreporter.write_line(f"{'total':32s} {total:5d} configs")
