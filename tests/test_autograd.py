@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from opcheck import numerical_grad
 
 import stridenet as sn
+from opcheck import numerical_grad
 from stridenet import autograd as ag
 
 

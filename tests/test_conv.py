@@ -6,10 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
-from opcheck import check_op
-from reference import conv as ref
 
 import stridenet as sn
+from opcheck import check_op
+from reference import conv as ref
 from stridenet.ops.kernels.geometry import resolve_padding
 
 IMAGE_A = np.array([[3, 5, 0, 2, 9, 8], [1, 2, 7, 8, 9, 9], [4, 5, 3, 9, 3, 2],

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from oracle_stats import record
 
 import stridenet as sn
+from oracle_stats import record
 from stridenet.ops.kernels.geometry import effective_kernel, resolve_padding
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
