@@ -1,0 +1,172 @@
+"""Max and average pooling on NHWC arrays: forward and backward.
+
+Per spatial axis, with input size n, window k, stride s and explicit padding
+(p0, p1), output window i covers the padded cells ``[i*s, i*s + k)``, i.e. the
+input rows ``i*s - p0 ... i*s - p0 + k - 1``. In ``ceil_mode`` the last window
+may run past the padding; those extra cells are added after ``p1`` (see
+``geometry.ceil_extra``). With xp the padded input:
+
+    max: y[n, i, j, c] = max_{a, b} xp[n, i*sh + a, j*sw + b, c]       (padding = -inf)
+    avg: y[n, i, j, c] = sum_{a, b} xp[n, i*sh + a, j*sw + b, c] / count[i, j]   (padding = 0)
+
+``count`` is separable, rows(i) * cols(j): the window cells inside the input
+(``count_include_pad=False``) or inside input + explicit padding, never the
+ceil-mode extra cells (``count_include_pad=True``, PyTorch's rule).
+
+Every loop below runs over kernel taps only; each tap is one strided slice of xp
+covering all N, OH, OW, C at once, and within a tap no two outputs share a cell.
+The max-pool gradient goes to ONE cell per window: the first maximum in
+row-major window order (as PyTorch on the CPU does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import ceil_extra, output_size
+from .windows import pad_nhwc, tap_slices
+
+_UNIT = (1, 1)  # pooling has no dilation
+
+
+class PoolCache:
+    """What a pooling backward needs: geometry, plus the padded input for max."""
+
+    __slots__ = ("xp", "y", "in_hw", "pads", "padded_shape", "pool", "strides", "out_hw",
+                 "real", "count")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+def pool_geometry(in_hw, pool, strides, pads, ceil_mode):
+    """-> (out_hw, full pads): explicit pads with the ceil-mode extra cells added after."""
+    out_hw, full = [], []
+    for n, k, s, (p0, p1) in zip(in_hw, pool, strides, pads):
+        o = output_size(n, k, s, p0, p1, 1, ceil_mode)
+        out_hw.append(o)
+        full.append((p0, p1 + ceil_extra(n, k, s, p0, p1, 1, o)))
+    return tuple(out_hw), tuple(full)
+
+
+def _cells_inside(lo: int, hi: int, k: int, s: int, p0: int, out: int) -> np.ndarray:
+    """(out,): how many of each window's k cells lie in input rows [lo, hi)."""
+    start = np.arange(out) * s - p0  # first input row of each window
+    return np.clip(np.minimum(start + k, hi) - np.maximum(start, lo), 0, None)
+
+
+def _real_taps(n: int, k: int, s: int, p0: int, out: int) -> np.ndarray:
+    """(k, out) bool: does tap a of window i read an input cell (not padding)?"""
+    row = np.arange(out)[None, :] * s + np.arange(k)[:, None] - p0  # (k, out)
+    return (row >= 0) & (row < n)
+
+
+def _taps(pool, strides, out_hw):
+    kh, kw = pool
+    for a in range(kh):
+        for b in range(kw):
+            yield a, b, tap_slices(a, b, strides, _UNIT, out_hw)
+
+
+def _crop(dxp, cache):
+    (pt, _), (pl, _) = cache.pads
+    h, w = cache.in_hw
+    return dxp[:, pt:pt + h, pl:pl + w, :]  # (N, H, W, C)
+
+
+def max_pool2d_forward(x, pool, strides, pads, ceil_mode=False):
+    """x: (N, H, W, C) -> (y: (N, OH, OW, C), cache). ``pads``: ((top, bottom), (left, right))."""
+    n, h, w, c = x.shape
+    out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
+    xp = pad_nhwc(x, full, value=-np.inf)  # a padded cell never wins the max
+    y = None
+    for _, _, slc in _taps(pool, strides, out_hw):
+        if y is None:
+            y = xp[slc].copy()  # (N, OH, OW, C)
+        else:
+            np.maximum(y, xp[slc], out=y)  # NaN propagates, as in PyTorch
+    real = [_real_taps(hw, k, s, p0, o)
+            for hw, k, s, (p0, _), o in zip((h, w), pool, strides, pads, out_hw)]
+    cache = PoolCache(xp=xp, y=y, in_hw=(h, w), pads=full, padded_shape=xp.shape, pool=pool,
+                      strides=strides, out_hw=out_hw, real=real, count=None)
+    return y, cache
+
+
+def _select(dy, hit):
+    """dy where hit, else +0.0, branch-free: a bitwise AND of dy's bits with an all-ones or
+    all-zeros mask (np.where on a random mask is ~10x slower; dy * hit turns inf into NaN)."""
+    int_t = np.int32 if dy.dtype == np.float32 else np.int64
+    bits = hit.astype(int_t)
+    np.negative(bits, out=bits)  # True -> -1 (all bits set), False -> 0
+    np.bitwise_and(dy.view(int_t), bits, out=bits)
+    return bits.view(dy.dtype)
+
+
+def max_pool2d_backward(dy, cache: PoolCache):
+    """dy: (N, OH, OW, C) -> dx: (N, H, W, C).
+
+    Taps are visited in row-major window order; ``free`` marks the outputs whose
+    gradient is not yet routed, so only the first cell equal to the max takes it.
+    A padded cell is excluded explicitly, so a window whose real cells are all
+    -inf still routes to its first real cell; a NaN output routes to its first NaN.
+    """
+    xp, y = cache.xp, cache.y
+    dxp = np.zeros(xp.shape, dtype=np.result_type(dy, xp))
+    dy = np.asarray(dy, dtype=dxp.dtype)
+    free = np.ones(y.shape, dtype=bool)  # (N, OH, OW, C)
+    nan_out = np.isnan(y)
+    has_nan = bool(nan_out.any())
+    real_h, real_w = cache.real
+    # Without overlap every padded cell is read by at most one (tap, output) pair.
+    overlap = any(s < k for s, k in zip(cache.strides, cache.pool))
+    for a, b, slc in _taps(cache.pool, cache.strides, cache.out_hw):
+        tap = xp[slc]  # (N, OH, OW, C) strided view
+        hit = tap == y
+        if has_nan:
+            hit |= np.isnan(tap) & nan_out
+        real = real_h[a][:, None] & real_w[b][None, :]  # (OH, OW)
+        if not real.all():
+            hit &= real[None, :, :, None]
+        hit &= free
+        free ^= hit  # hit is a subset of free
+        if overlap:
+            dxp[slc] += _select(dy, hit)
+        else:
+            dxp[slc] = _select(dy, hit)
+    return _crop(dxp, cache)
+
+
+def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mode=False):
+    """x: (N, H, W, C) -> (y: (N, OH, OW, C), cache). ``pads``: ((top, bottom), (left, right))."""
+    n, h, w, c = x.shape
+    out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
+    xp = pad_nhwc(x, full, value=0.0)
+    y = None
+    for _, _, slc in _taps(pool, strides, out_hw):
+        if y is None:
+            y = xp[slc].copy()  # (N, OH, OW, C)
+        else:
+            y += xp[slc]
+    per_axis = []
+    for hw, k, s, (p0, p1), o in zip((h, w), pool, strides, pads, out_hw):
+        lo, hi = (-p0, hw + p1) if count_include_pad else (0, hw)
+        per_axis.append(_cells_inside(lo, hi, k, s, p0, o))
+    count = np.multiply.outer(*per_axis).astype(y.dtype)[:, :, None]  # (OH, OW, 1)
+    y /= count
+    cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=xp.shape,
+                      pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)
+    return y, cache
+
+
+def avg_pool2d_backward(dy, cache: PoolCache):
+    """dy: (N, OH, OW, C) -> dx: (N, H, W, C): each cell of a window gets dy / count."""
+    g = dy / cache.count  # (N, OH, OW, C)
+    dxp = np.zeros(cache.padded_shape, dtype=g.dtype)
+    for _, _, slc in _taps(cache.pool, cache.strides, cache.out_hw):
+        dxp[slc] += g
+    return _crop(dxp, cache)
+
+
+__all__ = ["PoolCache", "avg_pool2d_backward", "avg_pool2d_forward", "max_pool2d_backward",
+           "max_pool2d_forward", "pool_geometry"]
