@@ -1,0 +1,357 @@
+"""Benchmark stridenet's conv2d against PyTorch on the conv layers of the MNIST CNN.
+
+Run from the repository root (stridenet installed, torch optional)::
+
+    python benchmarks/ops.py                     # all four layers, batch 128
+    python benchmarks/ops.py --layers conv2 conv4 --repeats 9 --markdown
+
+What is timed is the op-level path a user gets, float32, stride 1, "same" padding:
+
+* forward: ``sn.ops.conv2d(x, w, b, padding="same")`` on Tensors with
+  ``requires_grad=True`` (so the autograd node and its cache are built too);
+* backward: ``y.backward(dy)`` on a freshly recorded graph, which produces the input,
+  kernel and bias gradients; the forward that records the graph is not timed.
+
+PyTorch runs the same layer with ``torch.nn.functional.conv2d`` in its default NCHW
+layout and in ``channels_last`` (x, kernel and dy all in that memory format), with
+``torch.set_num_threads(os.cpu_count())`` and ``requires_grad`` on x, kernel and bias.
+
+Each time is the median of ``--repeats`` rounds after a warm-up. This 2-core VM has
+spells of a few seconds in which multi-threaded code runs several times slower, so the
+layers and implementations take turns (one sample each per round), and a sample is taken
+again when a small matmul probe run just after it shows such a spell (see ``Sampler``).
+GFLOP/s counts multiply-adds as two flops: forward ``2*N*OH*OW*KH*KW*Cin*F``, backward
+twice that (dx and dw; the bias gradient is not counted). The peak is NumPy's float32
+matmul rate on 2048 x 2048 matrices (the BLAS that stridenet's kernels run on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import stridenet as sn
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One conv layer of the SPEC section 3 model: x (N, H, W, cin) -> (N, H, W, filters)."""
+
+    name: str
+    hw: int
+    cin: int
+    filters: int
+    k: int
+
+    def flops(self, batch: int) -> float:
+        """Forward flops with 'same' padding, stride 1 (OH = H, OW = W)."""
+        return 2.0 * batch * self.hw * self.hw * self.k * self.k * self.cin * self.filters
+
+
+LAYERS = {
+    layer.name: layer
+    for layer in (
+        ConvLayer("conv1", 28, 1, 32, 5),
+        ConvLayer("conv2", 28, 32, 32, 5),
+        ConvLayer("conv3", 14, 32, 64, 3),
+        ConvLayer("conv4", 14, 64, 64, 3),
+    )
+}
+
+
+def timed(fn, *args) -> float:
+    """Wall time (s) of one call."""
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def layer_data(layer: ConvLayer, batch: int):
+    """Seeded float32 arrays: x (N, H, W, C), w (K, K, C, F), b (F,), dy (N, H, W, F)."""
+    rng = np.random.default_rng(1234)
+    x = rng.standard_normal((batch, layer.hw, layer.hw, layer.cin), dtype=np.float32)
+    w = rng.standard_normal((layer.k, layer.k, layer.cin, layer.filters), dtype=np.float32)
+    w *= np.float32(1.0 / np.sqrt(layer.k * layer.k * layer.cin))
+    b = rng.standard_normal(layer.filters, dtype=np.float32)
+    dy = rng.standard_normal((batch, layer.hw, layer.hw, layer.filters), dtype=np.float32)
+    return x, w, b, dy
+
+
+class Matmul:
+    """NumPy float32 ``(size, size) @ (size, size)`` (the BLAS stridenet's kernels run on)."""
+
+    def __init__(self, size: int):
+        rng = np.random.default_rng(0)
+        self.a = rng.standard_normal((size, size), dtype=np.float32)
+        self.b = rng.standard_normal((size, size), dtype=np.float32)
+        self.out = np.empty((size, size), dtype=np.float32)
+        self.flops = 2.0 * size**3
+
+    def __call__(self):
+        np.matmul(self.a, self.b, out=self.out)
+
+    def turn(self) -> tuple[float]:
+        """One untimed call (wakes the BLAS threads), then (GFLOP/s of one timed call,)."""
+        self()
+        return (self.flops / timed(self) / 1e9,)
+
+
+class Sampler:
+    """Takes samples when the machine runs at full speed.
+
+    The probe is a 512 x 512 matmul on both cores (about 1.5 ms): during a slow spell it
+    takes many times its best time. A sample is retaken (up to ``retries`` times) when the
+    probe run right after it is slower than ``CALM`` times the best probe seen.
+    """
+
+    CALM = 1.5
+
+    def __init__(self, pause: float, retries: int = 3):
+        self.probe = Matmul(512)
+        self.pause = pause
+        self.retries = retries
+        self.best = float("inf")
+        self.retaken = self.kept_noisy = 0
+        for _ in range(10):
+            self.calm()
+            time.sleep(0.02)
+
+    def calm(self) -> bool:
+        self.probe()
+        t = timed(self.probe)
+        self.best = min(self.best, t)
+        return t <= self.CALM * self.best
+
+    def wait_calm(self, limit: float = 20.0) -> None:
+        t_end = time.perf_counter() + limit
+        while not self.calm() and time.perf_counter() < t_end:
+            time.sleep(0.1)
+
+    def take(self, turn) -> tuple:
+        """``turn()`` -> tuple of times, run after a calm probe and a pause.
+
+        The pause lets the thread pool of the previous library (NumPy's BLAS or torch)
+        stop spinning: spinning threads slow the next library down.
+        """
+        for attempt in range(self.retries + 1):
+            self.wait_calm()
+            time.sleep(self.pause)
+            result = turn()
+            time.sleep(0.01)  # let torch's pool go idle before the (NumPy) probe
+            if self.calm():
+                return result
+            if attempt < self.retries:
+                self.retaken += 1
+        self.kept_noisy += 1
+        return result
+
+
+class Conv:
+    """One implementation of a conv layer: ``forward()`` and ``record()`` -> y,
+    ``backward(y)`` -> gradients of x, kernel and bias, ``output()`` -> NHWC ndarray."""
+
+    def record(self):
+        """Clear the gradients and run a forward that records the graph for backward."""
+        for t in self.leaves:
+            t.grad = None
+        return self.forward()
+
+    def turn(self) -> tuple[float, float]:
+        """(forward s, backward s): an untimed forward, then one timed forward and one
+        timed backward of a freshly recorded graph."""
+        self.forward()
+        gc.collect()
+        t_fwd = timed(self.forward)
+        y = self.record()
+        gc.collect()
+        return t_fwd, timed(self.backward, y)
+
+
+class StridenetConv(Conv):
+    """sn.ops.conv2d on Tensors that require grad, backward through autograd."""
+
+    def __init__(self, x, w, b, dy):
+        self.leaves = [sn.Tensor(a, requires_grad=True) for a in (x, w, b)]
+        self.dy = dy
+
+    def forward(self):
+        x, w, b = self.leaves
+        return sn.ops.conv2d(x, w, b, padding="same")
+
+    def backward(self, y):
+        y.backward(self.dy)
+
+    def output(self):
+        return self.forward().numpy()
+
+
+class TorchConv(Conv):
+    """torch.nn.functional.conv2d in NCHW or channels_last memory format."""
+
+    def __init__(self, torch, x, w, b, dy, channels_last: bool):
+        self.torch = torch
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+        def tensor(a, perm):
+            t = torch.from_numpy(np.ascontiguousarray(a.transpose(perm)))
+            return t.contiguous(memory_format=fmt) if t.dim() == 4 else t
+
+        self.leaves = [
+            tensor(x, (0, 3, 1, 2)).requires_grad_(),  # (N, H, W, C) -> (N, C, H, W)
+            tensor(w, (3, 2, 0, 1)).requires_grad_(),  # (KH, KW, C, F) -> (F, C, KH, KW)
+            tensor(b, (0,)).requires_grad_(),
+        ]
+        self.dy = tensor(dy, (0, 3, 1, 2))  # (N, H, W, F) -> (N, F, H, W)
+
+    def forward(self):
+        x, w, b = self.leaves
+        return self.torch.nn.functional.conv2d(x, w, b, padding="same")
+
+    def backward(self, y):
+        y.backward(self.dy)
+
+    def output(self):
+        with self.torch.no_grad():
+            return self.forward().permute(0, 2, 3, 1).contiguous().numpy()  # (N, OH, OW, F)
+
+
+def measure(impls: dict, repeats: int, pause: float) -> tuple[dict, list, Sampler]:
+    """Median (forward s, backward s) per ``impls[layer][implementation]``, and the
+    2048 x 2048 matmul GFLOP/s samples (one per layer and round)."""
+    sampler = Sampler(pause)
+    matmul = Matmul(2048)
+    samples = {(lay, k): [] for lay, group in impls.items() for k in group}
+    peak = []
+    for group in impls.values():  # warm-up: caches, allocator, thread pools
+        for impl in group.values():
+            impl.backward(impl.record())
+    for _ in range(repeats):
+        for lay, group in impls.items():
+            for key, impl in group.items():
+                samples[lay, key].append(sampler.take(impl.turn))
+            peak.append(sampler.take(matmul.turn)[0])
+    medians = {lay: {} for lay in impls}
+    for (lay, key), pairs in samples.items():
+        medians[lay][key] = tuple(statistics.median(p[i] for p in pairs) for i in (0, 1))
+    return medians, peak, sampler
+
+
+def run(args, torch) -> tuple[list[dict], list[float], Sampler]:
+    """Measure every selected layer: one row per (layer, pass), peak samples, sampler."""
+    impls = {}
+    for name in args.layers:
+        x, w, b, dy = layer_data(LAYERS[name], args.batch)
+        group = impls[name] = {"sn": StridenetConv(x, w, b, dy)}
+        if torch is not None:
+            group["nchw"] = TorchConv(torch, x, w, b, dy, channels_last=False)
+            group["nhwc"] = TorchConv(torch, x, w, b, dy, channels_last=True)
+            # Guard against timing two different computations.
+            y_sn, y_t = group["sn"].output(), group["nchw"].output()
+            err = float(np.max(np.abs(y_sn - y_t)) / max(1.0, float(np.max(np.abs(y_t)))))
+            if err > 1e-4:
+                raise RuntimeError(f"{name}: stridenet and torch outputs differ (rel {err:.2e})")
+    times, peak, sampler = measure(impls, args.repeats, args.pause)
+    rows = []
+    for name in args.layers:
+        fwd_flops = LAYERS[name].flops(args.batch)
+        for i, (pss, flops) in enumerate((("fwd", fwd_flops), ("bwd", 2 * fwd_flops))):
+            rows.append({"layer": name, "pass": pss, "flops": flops,
+                         **{k: v[i] for k, v in times[name].items()}})
+    return rows, peak, sampler
+
+
+def with_totals(rows: list[dict]) -> list[dict]:
+    """Append one 'total' row per pass: the sum over the selected layers."""
+    out = list(rows)
+    keys = [k for k in ("sn", "nchw", "nhwc") if k in rows[0]]
+    for pss in ("fwd", "bwd"):
+        sel = [r for r in rows if r["pass"] == pss]
+        if len(sel) > 1:
+            out.append({"layer": "total", "pass": pss, "flops": sum(r["flops"] for r in sel),
+                        **{k: sum(r[k] for r in sel) for k in keys}})
+    return out
+
+
+def table(rows: list[dict], peak: float, has_torch: bool) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells."""
+    head = ["layer", "pass", "GFLOP", "sn ms", "sn GF/s", "sn %peak"]
+    if has_torch:
+        head += ["NCHW ms", "NCHW GF/s", "sn/NCHW", "NHWC ms", "NHWC GF/s", "sn/NHWC",
+                 "torch best %peak"]
+    cells = []
+    for r in rows:
+        gf = r["flops"] / 1e9
+        line = [r["layer"], r["pass"], f"{gf:.2f}", f"{r['sn'] * 1e3:.1f}",
+                f"{gf / r['sn']:.1f}", f"{100 * gf / r['sn'] / peak:.0f}%"]
+        if has_torch:
+            for k in ("nchw", "nhwc"):
+                line += [f"{r[k] * 1e3:.1f}", f"{gf / r[k]:.1f}", f"{r['sn'] / r[k]:.2f}x"]
+            line.append(f"{100 * gf / min(r['nchw'], r['nhwc']) / peak:.0f}%")
+        cells.append(line)
+    return head, cells
+
+
+def render(head, cells, markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |",
+                 "|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|"]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join(fmt.format(*line) for line in [head, *cells])
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch", type=int, default=128, help="images per batch (default 128)")
+    p.add_argument("--repeats", type=int, default=7, help="timed rounds per layer, after one "
+                   "warm-up; medians are reported (default 7)")
+    p.add_argument("--layers", nargs="+", choices=list(LAYERS), default=list(LAYERS),
+                   metavar="LAYER", help=f"subset of {', '.join(LAYERS)} (default all)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--pause", type=float, default=0.1,
+                   help="seconds of idle before each sample (default 0.1)")
+    args = p.parse_args(argv)
+    if args.batch < 1 or args.repeats < 1 or args.pause < 0:
+        p.error("--batch and --repeats must be positive, --pause not negative")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+    t_start = time.perf_counter()
+    rows, peaks, sampler = run(args, torch)
+    peak = statistics.median(peaks)
+    head, cells = table(with_totals(rows), peak, torch is not None)
+    print(f"conv2d, float32, batch {args.batch}, 'same' padding, stride 1; median of "
+          f"{args.repeats} rounds after 1 warm-up; {os.cpu_count()} CPU cores")
+    print(f"numpy {np.__version__}, stridenet {sn.__version__}, "
+          + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
+             else "torch not installed: stridenet numbers only"))
+    print(f"peak = NumPy float32 2048x2048 matmul: {peak:.1f} GFLOP/s (median of "
+          f"{len(peaks)}, range {min(peaks):.0f}..{max(peaks):.0f})")
+    print("fwd = forward; bwd = y.backward(dy) -> dx, dw, db (flops counted: dx + dw)"
+          + ("; sn/X = stridenet time / torch time (>1: stridenet is slower)" if torch else ""))
+    print()
+    print(render(head, cells, args.markdown))
+    print(f"\n{sampler.retaken} samples retaken after a slow spell of the machine, "
+          f"{sampler.kept_noisy} kept although noisy; {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
