@@ -1,4 +1,4 @@
-"""Sliding windows over NHWC arrays: padding, strided window views, im2col, col2im.
+"""Sliding windows over NHWC arrays: padding, strided window views and tap slices.
 
 A window view is a zero-copy ``as_strided`` view of shape (N, OH, OW, KH, KW, C):
 element [n, i, j, a, b, c] is the padded input at row ``i*sh + a*dh`` and column
@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 # Upper bound on the im2col buffer of one chunk of images (bytes).
-CHUNK_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024  # small enough to stay in cache (measured: 32 MiB was slower)
 
 
 def pad_nhwc(x: np.ndarray, pads, value=0.0) -> np.ndarray:
@@ -45,18 +45,6 @@ def tap_slices(a: int, b: int, strides, dilation, out_hw) -> tuple:
     r0, c0 = a * dh, b * dw
     return (slice(None), slice(r0, r0 + sh * (oh - 1) + 1, sh),
             slice(c0, c0 + sw * (ow - 1) + 1, sw), slice(None))
-
-
-def col2im_add(dxp: np.ndarray, dcols: np.ndarray, strides, dilation) -> None:
-    """Adjoint of im2col: dcols (N, OH, OW, KH, KW, C) summed into dxp (N, Hp, Wp, C).
-
-    One strided, vectorised add per kernel tap (no per-pixel loop, no np.add.at):
-    within a tap no two outputs touch the same input cell.
-    """
-    _, oh, ow, kh, kw, _ = dcols.shape
-    for a in range(kh):
-        for b in range(kw):
-            dxp[tap_slices(a, b, strides, dilation, (oh, ow))] += dcols[:, :, :, a, b, :]
 
 
 def chunk_size(n: int, per_image_elems: int, itemsize: int) -> int:
