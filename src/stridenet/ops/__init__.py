@@ -4,7 +4,17 @@ Every op accepts ndarrays or Tensors and returns a Tensor. The NumPy kernels
 behind them live in ``stridenet.ops.kernels`` (no Tensor there).
 """
 
+from .activations import elu, gelu, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from .conv import conv1d, conv2d
+from .dense import dense
+from .dropout import dropout
+from .losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    mean_squared_error,
+    sparse_categorical_crossentropy,
+)
+from .normalization import batch_norm
 from .pad import pad1d, pad2d
 from .pool import (
     avg_pool1d,
@@ -18,6 +28,9 @@ from .pool import (
 )
 
 __all__ = [
-    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "global_avg_pool1d", "global_avg_pool2d",
-    "global_max_pool1d", "global_max_pool2d", "max_pool1d", "max_pool2d", "pad1d", "pad2d",
+    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_crossentropy", "categorical_crossentropy",
+    "conv1d", "conv2d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
+    "global_avg_pool2d", "global_max_pool1d", "global_max_pool2d", "leaky_relu", "linear",
+    "log_softmax", "max_pool1d", "max_pool2d", "mean_squared_error", "pad1d", "pad2d", "relu",
+    "sigmoid", "softmax", "sparse_categorical_crossentropy", "tanh",
 ]
