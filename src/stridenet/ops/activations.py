@@ -3,8 +3,8 @@ linear. Each is one small ``Function`` with a hand-written backward (kernels in
 ``kernels/activations.py``); all keep the input's shape and float dtype and are stable
 for any finite input (no overflow or NaN at |x| = 1e4 or beyond).
 
-``softmax.function_name`` and ``sigmoid.function_name`` name the Function class that
-produced a Tensor, so a loss can find the logits behind a probability output.
+``stridenet.losses`` recognises SoftmaxFunction / SigmoidFunction nodes on the tape to
+use the logits behind a probability output, as Keras does.
 """
 
 from __future__ import annotations
@@ -102,5 +102,3 @@ def linear(x):
     return x if isinstance(x, Tensor) else Tensor._from_array(x)
 
 
-softmax.function_name = SoftmaxFunction.__name__
-sigmoid.function_name = SigmoidFunction.__name__

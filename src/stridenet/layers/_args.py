@@ -1,0 +1,35 @@
+"""Small helpers shared by layers: argument normalisation and output shapes."""
+
+from __future__ import annotations
+
+from .. import initializers, regularizers
+from ..ops.kernels.geometry import as_tuple, output_size, resolve_padding
+
+
+def check_data_format(data_format, layer: str) -> None:
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{layer}: stridenet computes channels_last only, got "
+                         f"data_format={data_format!r}")
+
+
+def spatial_output_shape(input_shape, kernel, strides, padding, dilation, channels,
+                         causal_ok=False, ceil_mode=False):
+    """(N, *spatial, C) -> (N, *out_spatial, channels); unknown (None) sizes stay None."""
+    sizes = tuple(input_shape[1:-1])
+    rank = len(sizes)
+    kernel, strides = as_tuple(kernel, rank, "kernel"), as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation, rank, "dilation_rate")
+    known = tuple(n if n is not None else 10**6 for n in sizes)  # placeholder for padding math
+    pads = resolve_padding(padding, known, kernel, strides, dilation, causal_ok=causal_ok)
+    out = []
+    for n, k, s, d, (p0, p1) in zip(sizes, kernel, strides, dilation, pads):
+        out.append(None if n is None else output_size(n, k, s, p0, p1, d, ceil_mode))
+    return (input_shape[0], *out, channels)
+
+
+def init_config(obj):
+    return initializers.serialize(obj)
+
+
+def reg_config(obj):
+    return regularizers.serialize(obj)
