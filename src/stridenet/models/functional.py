@@ -1,0 +1,63 @@
+"""The graph behind a functional model: symbolic tensors in execution order."""
+
+from __future__ import annotations
+
+from ..layers.input_layer import InputLayer
+from ..layers.symbolic import SymbolicTensor, flatten_structure
+
+
+def topological_nodes(inputs: list, outputs: list) -> list[SymbolicTensor]:
+    """Every SymbolicTensor between ``inputs`` and ``outputs``, each after its inputs."""
+    input_ids = {id(t) for t in inputs}
+    order, seen = [], set()
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if id(t) in input_ids:
+            continue
+        if isinstance(t.layer, InputLayer) or t.layer is None:
+            raise ValueError(
+                f"output depends on {t!r}, which is not among the model's inputs"
+            )
+        stack.append((t, True))
+        for parent in reversed(t.inputs):
+            stack.append((parent, False))
+    return order
+
+
+def graph_layers(inputs: list, nodes: list) -> list:
+    """Input layers first, then each layer once, in execution order (Keras model.layers)."""
+    out = []
+    for t in [*inputs, *nodes]:
+        if t.layer is not None and all(t.layer is not l for l in out):
+            out.append(t.layer)
+    return out
+
+
+def run_graph(inputs: list, nodes: list, outputs: list, values: list, training: bool):
+    """Evaluate the graph on concrete ``values`` (one per input)."""
+    env = {id(sym): v for sym, v in zip(inputs, values)}
+    for node in nodes:
+        args = [env[id(p)] for p in node.inputs]
+        arg = args if len(args) > 1 else args[0]
+        env[id(node)] = node.layer(arg, training=training, **{
+            k: v for k, v in node.kwargs.items() if k != "training"})
+    return [env[id(o)] for o in outputs]
+
+
+def propagate_shapes(inputs: list, nodes: list, outputs: list, shapes: list):
+    env = {id(sym): tuple(s) for sym, s in zip(inputs, shapes)}
+    for node in nodes:
+        args = [env[id(p)] for p in node.inputs]
+        env[id(node)] = node.layer.compute_output_shape(args if len(args) > 1 else args[0])
+    return [env[id(o)] for o in outputs]
+
+
+__all__ = ["flatten_structure", "graph_layers", "propagate_shapes", "run_graph",
+           "topological_nodes"]

@@ -1,0 +1,112 @@
+"""``Model``: functional (``Model(inputs, outputs)``) or subclassed, with Keras training."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..layers.base import Layer
+from ..layers.symbolic import SymbolicTensor, flatten_structure
+from . import functional as G
+from .summary import print_summary
+from .training import Trainer
+
+
+class Model(Trainer, Layer):
+    """A layer made of layers, trainable with compile/fit/evaluate/predict.
+
+    Functional: ``Model(inputs, outputs)`` with SymbolicTensors from ``Input``.
+    Subclassed: define layers in ``__init__`` and the forward pass in ``call``.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._init_training_state()
+        self._functional = inputs is not None or outputs is not None
+        if self._functional:
+            if inputs is None or outputs is None:
+                raise ValueError("a functional Model needs both inputs and outputs")
+            self._nested_inputs, self._nested_outputs = inputs, outputs
+            self._inputs = flatten_structure(inputs)
+            self._outputs = flatten_structure(outputs)
+            for t in self._inputs + self._outputs:
+                if not isinstance(t, SymbolicTensor):
+                    raise TypeError(f"Model inputs/outputs must come from Input() and layers, "
+                                    f"got {type(t).__name__}")
+            self._nodes = G.topological_nodes(self._inputs, self._outputs)
+            self._layers = G.graph_layers(self._inputs, self._nodes)
+            for layer in self._layers:
+                self._track(layer)
+            self.built = True
+
+    @property
+    def layers(self) -> list:
+        return list(self._layers) if self._functional else list(self._sublayers)
+
+    @property
+    def inputs(self):
+        return self._inputs if self._functional else None
+
+    @property
+    def outputs(self):
+        return self._outputs if self._functional else None
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; layers: {[l.name for l in self.layers]}")
+
+    def call(self, inputs, training=False):
+        if not self._functional:
+            raise NotImplementedError("a subclassed Model must define call()")
+        values = inputs if isinstance(inputs, list | tuple) else [inputs]
+        if len(values) != len(self._inputs):
+            raise ValueError(f"{self.name} expects {len(self._inputs)} inputs, got {len(values)}")
+        for v, sym in zip(values, self._inputs):
+            exp = sym.shape[1:]
+            if len(v.shape) != len(sym.shape) or any(
+                e is not None and e != g for e, g in zip(exp, v.shape[1:])
+            ):
+                raise ValueError(f"{self.name}: input {sym.name or ''} expects shape "
+                                 f"{sym.shape}, got {tuple(v.shape)}")
+        outs = G.run_graph(self._inputs, self._nodes, self._outputs, list(values), training)
+        return outs if isinstance(self._nested_outputs, list | tuple) else outs[0]
+
+    def build(self, input_shape):
+        if not self._functional and not self.built:
+            # a subclassed model learns its shapes from one dummy batch
+            shape = tuple(1 if d is None else d for d in input_shape)
+            with no_grad():
+                self(np.zeros(shape, dtype=np.float32))
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self._functional:
+            shapes = input_shape if isinstance(self._nested_inputs, list | tuple) else \
+                [input_shape]
+            outs = G.propagate_shapes(self._inputs, self._nodes, self._outputs, shapes)
+            return outs if isinstance(self._nested_outputs, list | tuple) else outs[0]
+        shape = tuple(1 if d is None else d for d in input_shape)
+        with no_grad():
+            out = self.call(Tensor(np.zeros(shape, np.float32)), training=False)
+        return (input_shape[0], *out.shape[1:])
+
+    def summary(self, line_length=None, show_compute=False, print_fn=None):
+        """Print the Keras table; ``show_compute=True`` adds FLOPs, receptive field, memory."""
+        print_summary(self, show_compute=show_compute, print_fn=print_fn)
+
+    def get_config(self):
+        if not self._functional:
+            return {"name": self.name, "trainable": self._trainable}
+        from .serialization import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .serialization import functional_from_config
+
+        return functional_from_config(config, custom_objects)
