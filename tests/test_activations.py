@@ -137,11 +137,22 @@ def test_linear_is_the_identity_and_records_nothing_new():
     assert isinstance(y, sn.Tensor) and y.numpy().tolist() == [0, 1, 2]
 
 
-def test_logit_recovery_names():
-    # the losses find the logits behind a softmax / sigmoid output through these names
-    x = sn.Tensor(np.ones((2, 3)), requires_grad=True)
-    assert A.softmax(x)._node.fn.__name__ == A.softmax.function_name
-    assert A.sigmoid(x)._node.fn.__name__ == A.sigmoid.function_name
+def test_losses_read_the_logits_behind_a_final_softmax_or_sigmoid():
+    # Keras computes cross-entropy of a softmax/sigmoid output from its logits: exact and
+    # finite even where the probabilities underflow to 0.
+    logits = np.array([[1e4, -1e4, 0.0]])
+    x = sn.Tensor(logits, requires_grad=True)
+    loss = sn.losses.SparseCategoricalCrossentropy()(np.array([1]), A.softmax(x))
+    assert loss.item() == pytest.approx(2e4)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [[1, -1, 0]], atol=1e-12)
+    z = sn.Tensor(np.array([[-800.0]]), requires_grad=True)
+    bce = sn.losses.BinaryCrossentropy()(np.array([[1.0]]), A.sigmoid(z))
+    assert bce.item() == pytest.approx(800.0)
+    # a softmax over another axis is not the class axis: probabilities are used as given
+    p = A.softmax(sn.Tensor(np.log(np.array([[0.2, 0.5], [0.8, 0.5]]))), axis=0)
+    got = sn.losses.SparseCategoricalCrossentropy()(np.array([0, 1]), p).item()
+    assert got == pytest.approx(-(np.log(0.2 / 0.7) + np.log(0.5 / 1.3)) / 2)
 
 
 def test_activation_input_checks():
