@@ -2,6 +2,7 @@
 
 from . import (
     activations,
+    callbacks,
     config,
     data,
     datasets,
@@ -11,8 +12,10 @@ from . import (
     metrics,
     models,
     ops,
+    optimizers,
     regularizers,
     utils,
+    zoo,
 )
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad
 from .models import Model, Sequential
@@ -20,7 +23,16 @@ from .models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Sequential", "Tensor", "activations", "config", "enable_grad", "initializers",
-    "is_grad_enabled", "layers", "losses", "metrics", "models", "no_grad", "ops",
-    "regularizers", "utils", "data", "datasets",
+    "Model", "Sequential", "Tensor", "activations", "callbacks", "config", "data", "datasets",
+    "enable_grad", "explain", "initializers", "is_grad_enabled", "layers", "losses", "metrics",
+    "models", "no_grad", "ops", "optimizers", "regularizers", "utils", "viz", "zoo",
 ]
+
+
+def __getattr__(name):
+    # explain and viz draw with matplotlib when asked; import them on first use
+    if name in ("explain", "viz", "evaluation"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'stridenet' has no attribute {name!r}")

@@ -77,11 +77,19 @@ class Model(Trainer, Layer):
 
     def build(self, input_shape):
         if not self._functional and not self.built:
-            # a subclassed model learns its shapes from one dummy batch
+            # a subclassed model learns its shapes from one dummy batch; built first, so
+            # that the call below does not come back here
+            self.built = True
             shape = tuple(1 if d is None else d for d in input_shape)
             with no_grad():
-                self(np.zeros(shape, dtype=np.float32))
+                self.call(Tensor(np.zeros(shape, dtype=np.float32)), training=False)
         self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        # called on real data, a subclassed model's layers build themselves in call()
+        if not self._functional:
+            self.built = True
+        super()._maybe_build(input_shape)
 
     def compute_output_shape(self, input_shape):
         if self._functional:
@@ -97,6 +105,25 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, show_compute=False, print_fn=None):
         """Print the Keras table; ``show_compute=True`` adds FLOPs, receptive field, memory."""
         print_summary(self, show_compute=show_compute, print_fn=print_fn)
+
+    # -- saving (format and checks in saving.py) --------------------------------
+    def save(self, filepath, overwrite=True):
+        """Architecture, weights, compile config and optimizer state in one safetensors file."""
+        from .saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Only the weights, in Keras order (safetensors)."""
+        from .saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Weights from a ``save_weights`` or ``save`` file; shapes must match."""
+        from .saving import load_weights
+
+        load_weights(self, filepath)
 
     def get_config(self):
         if not self._functional:
