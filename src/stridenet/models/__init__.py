@@ -1,6 +1,7 @@
 """Models: Sequential and functional/subclassed Model, with Keras training methods."""
 
 from .model import Model
+from .saving import load_model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model"]

@@ -1,0 +1,325 @@
+"""``model.save`` / ``load_model`` and ``save_weights`` / ``load_weights``: one safetensors file.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header, then the
+raw tensor bytes: nothing in it is executable, so loading never runs code from the file
+(no pickle, no eval; class names resolve through fixed registries).
+
+  tensors   every model weight under a unique path ("conv2d/kernel"), and for a
+            compiled model the optimizer's state arrays under "optimizer/...";
+  metadata  strings: "format" ("stridenet"), "format_version", "kind" ("model" or
+            "weights"), "stridenet_version", "config" (JSON: architecture, compile and
+            optimizer configs, weight order, RNG state) and "sha256".
+
+The SHA-256 covers every other metadata string and every tensor (name, dtype, shape,
+bytes), so a truncated, bit-flipped or hand-edited file is refused with a clear error.
+It guards against accidents, not forgery: anyone can recompute it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+
+import numpy as np
+
+from .. import losses as losses_mod
+from .. import metrics as metrics_mod
+from ..data.idx import atomic_writer
+
+FORMAT = "stridenet"
+FORMAT_VERSION = 1
+_OPT_PREFIX = "optimizer/"
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy as st
+    except ImportError as err:  # optional dependency
+        raise ImportError('saving and loading models needs the safetensors package: '
+                          'pip install "stridenet[io]"') from err
+    return st
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def _unique(key: str, used: set) -> str:
+    out, k = key, 0
+    while out in used:
+        k += 1
+        out = f"{key}_{k}"
+    used.add(out)
+    return out
+
+
+def _contiguous(value) -> np.ndarray:
+    # not np.ascontiguousarray: it turns a 0-d array (the optimizer's step count) into 1-d
+    return np.require(value, requirements="C")
+
+
+def _digest(meta: dict, tensors: dict) -> str:
+    """SHA-256 over the metadata strings (but the digest) and every tensor, by name."""
+    h = hashlib.sha256()
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    h.update(json.dumps(body, sort_keys=True).encode())
+    for key in sorted(tensors):
+        arr = _contiguous(tensors[key])
+        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)  # the file's byte order
+        h.update(json.dumps([key, arr.dtype.str, list(arr.shape)]).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _spec(obj, base, kind: str):
+    """A loss/metric argument of compile() as JSON: a name, a config dict, or None."""
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, base):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if isinstance(obj, dict):
+        return obj
+    raise TypeError(f"the {kind} {obj!r} is a plain function and cannot be saved; "
+                    f"use a {base.__name__} object")
+
+
+def _compile_spec(model):
+    """compile() arguments and optimizer, or None when not compiled (or not saveable)."""
+    cfg = getattr(model, "_compile_config", None)
+    if cfg is None or model.optimizer is None:
+        return None
+    try:
+        loss = _spec(cfg.get("loss"), losses_mod.Loss, "loss")
+        metrics = [_spec(m, metrics_mod.Metric, "metric") for m in cfg.get("metrics", [])]
+    except TypeError as err:
+        warnings.warn(f"{err}: the file holds an uncompiled model", stacklevel=4)
+        return None
+    opt = model.optimizer
+    return {"loss": loss, "metrics": metrics,
+            "optimizer": {"class_name": type(opt).__name__, "config": opt.get_config()}}
+
+
+def _rng_spec(model) -> dict:
+    """The model's shuffle seed and the state of every layer-owned Generator."""
+    layers = []
+    for i, layer in enumerate(model._all_layers()):
+        rng = getattr(layer, "_rng", None)
+        if isinstance(rng, np.random.Generator):
+            layers.append({"index": i, "name": layer.name, "state": rng.bit_generator.state})
+    return {"model": dict(getattr(model, "_rng_state", None) or {}), "layers": layers}
+
+
+def _weight_tensors(model, used: set):
+    """(tensors, order) with every weight under a unique key, in Keras order."""
+    tensors, order = {}, []
+    for var in model.weights:
+        key = _unique(var.name, used)
+        tensors[key] = _contiguous(var.data)
+        order.append([key, var.name])
+    return tensors, order
+
+
+def _build_shape(model):
+    if getattr(model, "_functional", False) or hasattr(model, "_stack"):
+        return None
+    seen = getattr(model, "_seen_shapes", None)  # subclassed: the shape it was called on
+    return None if seen is None or not isinstance(seen[0], tuple) else list(seen[0])
+
+
+def _write(filepath, tensors: dict, config: dict, kind: str, overwrite: bool) -> None:
+    from .. import __version__
+
+    st = _safetensors()
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False")
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "kind": kind,
+            "stridenet_version": __version__, "config": json.dumps(config, default=_plain)}
+    meta["sha256"] = _digest(meta, tensors)
+    blob = st.save(tensors, metadata=meta)
+    with atomic_writer(path) as f:
+        _write_chunks(f, blob)
+
+
+def _plain(obj):
+    """JSON for NumPy scalars/arrays met in configs; anything else cannot be saved."""
+    if isinstance(obj, np.generic | np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot save a config value of type {type(obj).__name__}: {obj!r} "
+                    f"(configs must be JSON: numbers, strings, lists, dicts)")
+
+
+def _write_chunks(f, blob: bytes, chunk: int = 1 << 24) -> None:
+    view = memoryview(blob)
+    for start in range(0, len(view), chunk):
+        f.write(view[start:start + chunk])
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    """Architecture, weights, compile config, optimizer state and RNG state in one file."""
+    from .serialization import serialize_layer
+
+    used: set = set()
+    tensors, order = _weight_tensors(model, used)
+    compiled = _compile_spec(model)
+    opt_keys = []
+    if compiled is not None:
+        opt = model.optimizer
+        for name, value in opt.get_state().items():
+            key = _unique(_OPT_PREFIX + name, used)
+            tensors[key] = _contiguous(value)
+            opt_keys.append([key, name])
+        # slots are numbered in the order the optimizer first saw each variable: keep that
+        # order as weight keys, so the loaded optimizer numbers them the same way
+        key_of = {id(var): key for var, (key, _) in zip(model.weights, order)}
+        slot_order = [key_of.get(id(v)) for v in getattr(opt, "variables", [])]
+        compiled["optimizer"].update(state=opt_keys, iterations=int(opt.iterations),
+                                     variables=slot_order if None not in slot_order else None)
+    config = {"architecture": serialize_layer(model), "compile": compiled, "weights": order,
+              "rng": _rng_spec(model), "build_input_shape": _build_shape(model)}
+    _write(filepath, tensors, config, "model", overwrite)
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Only the weights (Keras order), for ``load_weights`` into the same architecture."""
+    tensors, order = _weight_tensors(model, set())
+    _write(filepath, tensors, {"weights": order}, "weights", overwrite)
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _corrupt(path, why: str) -> ValueError:
+    return ValueError(f"file {path} is corrupt or was modified: {why}")
+
+
+def _read(filepath):
+    """(kind, config, tensors) of a stridenet file, verified; clear errors otherwise."""
+    st = _safetensors()
+    path = os.fspath(filepath)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model file: {path}")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise _corrupt(path, f"only {len(raw)} bytes, too short for a stridenet file")
+    n = int.from_bytes(raw[:8], "little")
+    if n > len(raw) - 8:
+        raise _corrupt(path, f"the header claims {n} bytes but only {len(raw) - 8} follow "
+                             f"(truncated, or not a stridenet file)")
+    try:
+        header = json.loads(raw[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"file {path} is not a stridenet file, or is corrupt: its header "
+                         f"is not safetensors JSON ({err})") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"file {path} is not a stridenet file (no stridenet metadata in "
+                         f"its safetensors header)")
+    try:
+        tensors = st.load(raw)
+    except Exception as err:  # the library rejects bad offsets, sizes or dtypes
+        raise _corrupt(path, f"the tensor data does not match the header ({err})") from None
+    if meta.get("sha256") != _digest(meta, tensors):
+        raise _corrupt(path, "its SHA-256 does not match the contents")
+    version = meta.get("format_version", "")
+    if not version.isdigit() or int(version) > FORMAT_VERSION:
+        raise ValueError(f"file {path} has format version {version!r}; this stridenet reads "
+                         f"versions up to {FORMAT_VERSION} (upgrade stridenet)")
+    return meta.get("kind"), json.loads(meta["config"]), tensors
+
+
+def _set_weights(model, order, tensors, path) -> None:
+    """Assign the stored weights in Keras order; check every shape before assigning any."""
+    variables = model.weights
+    if len(order) != len(variables):
+        raise ValueError(f"file {path} holds {len(order)} weights but model {model.name!r} "
+                         f"has {len(variables)}: file {[n for _, n in order]}, model "
+                         f"{[v.name for v in variables]}")
+    for var, (key, name) in zip(variables, order):
+        if tensors[key].shape != var.shape:
+            raise ValueError(f"weight {var.name!r} has shape {var.shape} in the model but "
+                             f"the file's {name!r} has shape {tensors[key].shape}")
+    for var, (key, _) in zip(variables, order):
+        var.assign(tensors[key])
+
+
+def _from_spec(spec, registry: dict, get, custom_objects):
+    if isinstance(spec, dict) and spec.get("class_name") in (custom_objects or {}):
+        return custom_objects[spec["class_name"]].from_config(spec.get("config", {}))
+    if isinstance(spec, dict):
+        cls = registry.get(spec.get("class_name"))
+        if cls is None:
+            raise ValueError(f"unknown class {spec.get('class_name')!r}: pass it in "
+                             f"custom_objects")
+        return cls.from_config(spec.get("config", {}))
+    return get(spec) if get is not None else spec
+
+
+def _classes(module, base) -> dict:
+    return {n: c for n, c in vars(module).items()
+            if isinstance(c, type) and issubclass(c, base)}
+
+
+def _recompile(model, spec: dict, order: list, tensors: dict, custom_objects) -> None:
+    from .. import optimizers
+
+    opt_spec = spec["optimizer"]
+    opt = optimizers.deserialize({"class_name": opt_spec["class_name"],
+                                  "config": opt_spec["config"]}, custom_objects)
+    loss = _from_spec(spec["loss"], _classes(losses_mod, losses_mod.Loss), None,
+                      custom_objects)
+    metrics = [_from_spec(m, _classes(metrics_mod, metrics_mod.Metric), None, custom_objects)
+               for m in spec["metrics"]]
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    if opt_spec.get("variables"):
+        by_key = dict(zip([k for k, _ in order], model.weights))
+        opt.build([by_key[k] for k in opt_spec["variables"]])
+    state = {name: tensors[key] for key, name in opt_spec.get("state", [])}
+    if state:
+        opt.set_state(state)
+    if int(opt.iterations) != opt_spec.get("iterations", int(opt.iterations)):
+        raise ValueError(f"{type(opt).__name__}.set_state did not restore iterations "
+                         f"({int(opt.iterations)} != {opt_spec['iterations']})")
+
+
+def _restore_rng(model, spec: dict) -> None:
+    if spec.get("model") and hasattr(model, "_rng_state"):
+        model._rng_state = dict(spec["model"])
+    layers = model._all_layers()
+    for entry in spec.get("layers", []):
+        i = entry["index"]
+        rng = getattr(layers[i], "_rng", None) if i < len(layers) else None
+        state = entry["state"]
+        if (isinstance(rng, np.random.Generator) and layers[i].name == entry["name"]
+                and type(rng.bit_generator).__name__ == state.get("bit_generator")):
+            rng.bit_generator.state = state
+
+
+def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A002 - Keras
+    """Rebuild a model saved by ``model.save``: weights, compile config, optimizer state."""
+    from .serialization import deserialize_layer
+
+    path = os.fspath(filepath)
+    kind, config, tensors = _read(path)
+    if kind != "model":
+        raise ValueError(f"file {path} holds only weights (written by save_weights): build "
+                         f"the model and call model.load_weights({path!r})")
+    model = deserialize_layer(config["architecture"], custom_objects)
+    if not model.built and config.get("build_input_shape") is not None:
+        model.build(tuple(config["build_input_shape"]))
+    _set_weights(model, config["weights"], tensors, path)
+    if compile and config.get("compile") is not None:
+        _recompile(model, config["compile"], config["weights"], tensors, custom_objects)
+    _restore_rng(model, config.get("rng", {}))
+    return model
+
+
+def load_weights(model, filepath) -> None:
+    """Set ``model``'s weights from a ``save_weights`` (or ``save``) file, in Keras order."""
+    path = os.fspath(filepath)
+    _, config, tensors = _read(path)
+    if not model.built and config.get("build_input_shape") is not None:
+        model.build(tuple(config["build_input_shape"]))
+    _set_weights(model, config["weights"], tensors, path)
