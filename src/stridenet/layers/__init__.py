@@ -16,6 +16,19 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .preprocessing import (
+    GaussianNoise,
+    GrayscaleToRGB,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomGrayscale,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    RGBToGrayscale,
+)
 from .reshaping import Flatten, Reshape, ZeroPadding1D, ZeroPadding2D
 from .symbolic import SymbolicTensor
 from .variable import Variable
@@ -28,8 +41,10 @@ AvgPool2D = AveragePooling2D
 __all__ = [
     "Activation", "Add", "AveragePooling1D", "AveragePooling2D", "AvgPool2D",
     "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Convolution2D", "Dense",
-    "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer", "Layer", "MaxPool2D",
-    "MaxPooling1D", "MaxPooling2D", "ReLU", "Reshape", "SymbolicTensor", "Variable",
-    "ZeroPadding1D", "ZeroPadding2D",
+    "DepthwiseConv2D", "Dropout", "Flatten", "GaussianNoise", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GrayscaleToRGB",
+    "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "RGBToGrayscale",
+    "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale",
+    "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "Reshape", "SymbolicTensor",
+    "Variable", "ZeroPadding1D", "ZeroPadding2D",
 ]
