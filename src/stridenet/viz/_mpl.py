@@ -1,0 +1,76 @@
+"""Matplotlib plumbing shared by the figures: lazy import, Agg canvas, atomic PNG save.
+
+matplotlib is the optional ``plot`` extra. It is imported only when a figure is
+made, and figures are drawn on their own Agg canvas (``Figure`` +
+``FigureCanvasAgg``), so stridenet never touches pyplot or the global backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+
+_INSTALL_HINT = ('stridenet.viz needs matplotlib, the optional "plot" extra: '
+                 'pip install "stridenet[plot]"')
+
+
+def require_matplotlib():
+    """The matplotlib module, or an ImportError that says how to install it."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return matplotlib
+
+
+def new_figure(figsize, layout="constrained"):
+    """A Figure bound to a non-interactive Agg canvas (no pyplot, no global state)."""
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def grid_shape(count: int, ncols=None, max_cols: int = 10) -> tuple[int, int]:
+    """(rows, cols) of a near-square grid holding ``count`` panels."""
+    if ncols is None:
+        ncols = min(max_cols, max(1, math.ceil(math.sqrt(count))))
+    elif not isinstance(ncols, int) or isinstance(ncols, bool) or ncols <= 0:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = max(1, min(ncols, count))
+    return max(1, math.ceil(count / ncols)), ncols
+
+
+def save_png(fig, path, dpi=100) -> None:
+    """Write ``fig`` as a PNG to ``path`` atomically (temp file in the same folder, then
+    ``os.replace``), so a reader never sees a half-written file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def finish(fig, path, dpi=100):
+    """Save ``fig`` when a path is given; return it either way."""
+    if path is not None:
+        save_png(fig, path, dpi=dpi)
+    return fig
+
+
+def positive_int(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
