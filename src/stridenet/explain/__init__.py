@@ -1,0 +1,29 @@
+"""Explain mode: the math of a CNN step by step, from the geometry the kernels use.
+
+Each function returns a trace -- the padded input, the output-size formula with its
+numbers filled in, every window position, every output cell's terms and sum, and
+the im2col matrix -- whose ``output`` equals the matching ``stridenet.ops`` result.
+``print(trace)`` gives the text form, ``trace.to_markdown()`` / ``trace.to_html()``
+tables, Jupyter shows the HTML, and ``trace.figure()`` / ``trace.save_gif(path)``
+draw the sliding window (matplotlib, imported only then).
+
+>>> from stridenet import explain
+>>> t = explain.conv2d([[3, 5, 0], [1, 2, 7], [4, 5, 3]], [[-1, 0, 1]] * 3, padding=1, strides=2)
+>>> t.output.tolist()
+[[7, -7], [7, -7]]
+>>> t.formulas[0].formula
+'floor((3 + 1 + 1 - 3) / 2) + 1 = 2'
+"""
+
+from . import edges
+from .backward import conv2d_backward
+from .conv import conv1d, conv2d
+from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .shapes import ModelShapes, model_shapes, output_size
+from .trace import BackwardTrace, ConvTrace, PoolTrace, SizeFormula
+
+__all__ = [
+    "BackwardTrace", "ConvTrace", "ModelShapes", "PoolTrace", "SizeFormula", "avg_pool1d",
+    "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "max_pool1d", "max_pool2d",
+    "model_shapes", "output_size",
+]
