@@ -89,6 +89,62 @@ def test_conv2d_three_way(padding, strides, dilation, gf):
     )
 
 
+@pytest.mark.parametrize("strides,groups,padding", [(1, 1, "same"), (2, 1, 1), (1, 2, "valid"),
+                                                    ((1, 2), 1, ((2, 0), (1, 3)))])
+def test_conv2d_fused_relu_three_way(strides, groups, padding):
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal((2, 6, 5, 4)), rng.standard_normal((3, 3, 4 // groups, 6)), \
+        rng.standard_normal(6)
+    s2 = (strides, strides) if isinstance(strides, int) else strides
+    pads = resolve_padding(padding, (6, 5), (3, 3), s2, (1, 1))
+    out = check_op(
+        lambda x, w, b: sn.ops.conv2d(x, w, b, strides=strides, padding=padding, groups=groups,
+                                      activation="relu"),
+        lambda x, w, b: np.maximum(ref.conv2d(x, w, b, s2, pads, (1, 1), groups), 0),
+        [x, w, b],
+    )
+    assert (out == 0).any() and (out > 0).any()  # both sides of the kink are exercised
+
+
+def test_fused_activation_is_checked():
+    x, w = np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1))
+    with pytest.raises(ValueError, match="activation must be None, 'linear' or 'relu'"):
+        sn.ops.conv2d(x, w, activation="tanh")
+    np.testing.assert_array_equal(sn.ops.conv1d(x[0], w[0], activation="linear").numpy(),
+                                  sn.ops.conv1d(x[0], w[0]).numpy())
+
+
+def test_parallel_chunks_match_serial_and_repeat_bit_for_bit(monkeypatch):
+    from stridenet.ops.kernels import parallel, windows
+
+    monkeypatch.setattr(windows, "CHUNK_BYTES", 8192)  # many chunks over several workers
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((9, 7, 6, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+
+    def run(stride):
+        tx, tw, tb = (sn.Tensor(a, requires_grad=True) for a in (x, w, b))
+        y = sn.ops.conv2d(tx, tw, tb, strides=stride, padding="same", activation="relu")
+        y.backward(np.cos(np.arange(y.numpy().size)).reshape(y.shape).astype(np.float32))
+        return [y.numpy(), tx.grad, tw.grad, tb.grad]
+
+    results = {}
+    try:
+        for workers in (1, 2, 3):
+            parallel.set_num_workers(workers)
+            results[workers] = run(1) + run(2)
+    finally:
+        parallel.set_num_workers(None)
+    for workers in (2, 3):
+        for got, want in zip(results[workers], results[1]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    again = run(1) + run(2)  # the default worker count repeats itself exactly
+    parallel.set_num_workers(None)
+    for got, want in zip(again, run(1) + run(2)):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_depthwise_with_channel_multiplier():
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((3, 3, 1, 6))

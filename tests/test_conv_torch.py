@@ -39,9 +39,9 @@ def run_ours(fn, x, w, b, **kw):
 @given(n=st.integers(1, 3), h=st.integers(1, 9), w_=st.integers(1, 9), cg=st.integers(1, 3),
        groups=st.integers(1, 3), fg=st.integers(1, 3), kh=st.integers(1, 4), kw=st.integers(1, 4),
        sh=st.integers(1, 3), sw=st.integers(1, 3), dh=st.integers(1, 2), dw=st.integers(1, 2),
-       padding=paddings_2d, flip=st.booleans(), seed=st.integers(0, 2**16))
+       padding=paddings_2d, flip=st.booleans(), relu=st.booleans(), seed=st.integers(0, 2**16))
 def test_conv2d_matches_torch(torch, n, h, w_, cg, groups, fg, kh, kw, sh, sw, dh, dw, padding,
-                              flip, seed):
+                              flip, relu, seed):
     pads = resolve_padding(padding, (h, w_), (kh, kw), (sh, sw), (dh, dw))
     assume(h + sum(pads[0]) >= effective_kernel(kh, dh))
     assume(w_ + sum(pads[1]) >= effective_kernel(kw, dw))
@@ -50,7 +50,8 @@ def test_conv2d_matches_torch(torch, n, h, w_, cg, groups, fg, kh, kw, sh, sw, d
     x, k, b = rng.standard_normal((n, h, w_, c)), rng.standard_normal((kh, kw, cg, f)), \
         rng.standard_normal(f)
     y, dy, dx, dk, db = run_ours(sn.ops.conv2d, x, k, b, strides=(sh, sw), padding=padding,
-                                 dilation_rate=(dh, dw), groups=groups, flip_kernel=flip)
+                                 dilation_rate=(dh, dw), groups=groups, flip_kernel=flip,
+                                 activation="relu" if relu else None)
 
     F = torch.nn.functional
     tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)  # (N, C, H, W)
@@ -60,6 +61,8 @@ def test_conv2d_matches_torch(torch, n, h, w_, cg, groups, fg, kh, kw, sh, sw, d
     (pt, pb), (pl, pr) = pads
     ty = F.conv2d(F.pad(tx, (pl, pr, pt, pb)), tk, tb, stride=(sh, sw), dilation=(dh, dw),
                   groups=groups)
+    if relu:  # the fused relu of ours against a separate one in PyTorch
+        ty = F.relu(ty)
     ty.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
     ty_nhwc = ty.detach().numpy().transpose(0, 2, 3, 1)
     tdk = tk.grad.numpy().transpose(2, 3, 1, 0)  # (F, Cg, KH, KW) -> (KH, KW, Cg, F)

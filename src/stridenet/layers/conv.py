@@ -54,10 +54,12 @@ class _Conv(Layer):
         return ops.conv2d if self.rank == 2 else ops.conv1d
 
     def call(self, inputs, training=False):
+        fused = self.activation is ops.relu  # relu runs inside the conv kernel
         y = self._conv()(inputs, self.kernel, self.bias, strides=self.strides,
                          padding=self.padding, dilation_rate=self.dilation_rate,
-                         groups=self.groups, flip_kernel=self.flip_kernel)
-        return self.activation(y)
+                         groups=self.groups, flip_kernel=self.flip_kernel,
+                         activation="relu" if fused else None)
+        return y if fused else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         return spatial_output_shape(input_shape, self.kernel_size, self.strides, self.padding,

@@ -12,10 +12,10 @@ class Conv2DFunction(Function):
     """One Function for the whole convolution; the backward is hand written."""
 
     @staticmethod
-    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip):
+    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip, relu=False):
         if flip:
             w = w[::-1, ::-1]  # rotate 180 degrees: true convolution
-        y, ctx.cache = conv2d_forward(x, w, b, strides, pads, dilation, groups)
+        y, ctx.cache = conv2d_forward(x, w, b, strides, pads, dilation, groups, relu)
         ctx.flip = flip
         return y
 
@@ -31,11 +31,11 @@ class Conv1DFunction(Function):
     """conv1d as conv2d over a height-1 image: x (N, L, C) -> (N, 1, L, C)."""
 
     @staticmethod
-    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip):
+    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip, relu=False):
         x4 = x[:, None]  # (N, 1, L, C)
         w4 = w[None]  # (1, K, Cg, F)
         y = Conv2DFunction.forward(ctx, x4, w4, b, (1, strides[0]), ((0, 0), pads[0]),
-                                   (1, dilation[0]), groups, flip)
+                                   (1, dilation[0]), groups, flip, relu)
         return y[:, 0]  # (N, OL, F)
 
     @staticmethod
@@ -82,30 +82,43 @@ def _prepare(op, x, kernel, bias, strides, padding, dilation_rate, groups, rank,
     return x, kernel, bias, strides, pads, dilation, groups
 
 
+def _fused_relu(activation, op: str) -> bool:
+    if activation is None or activation == "linear":
+        return False
+    if activation == "relu":
+        return True
+    raise ValueError(f"{op}: activation must be None, 'linear' or 'relu' (the ones fused into "
+                     f"the kernel), got {activation!r}; apply others as ops afterwards")
+
+
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
-           flip_kernel=False):
+           flip_kernel=False, *, activation=None):
     """2D convolution (cross-correlation unless ``flip_kernel=True``).
 
     x: (N, H, W, C), kernel: (KH, KW, C // groups, F), bias: (F,) -> (N, OH, OW, F)
 
     ``padding``: "valid", "same" (Keras rule, odd cell bottom/right), an int, a pair
     (ph, pw) or ((top, bottom), (left, right)). ``groups == C`` is depthwise.
+    ``activation="relu"`` gives ``relu(conv2d(...))`` from one fused kernel (the mask is
+    applied chunk by chunk while the data is in cache); the numbers are the same.
     """
+    relu = _fused_relu(activation, "conv2d")
     x, kernel, bias, strides, pads, dilation, groups = _prepare(
         "conv2d", x, kernel, bias, strides, padding, dilation_rate, groups, 2,
         "(N, H, W, C)", "(KH, KW, C_in // groups, F)")
     return Conv2DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
-                                groups=groups, flip=bool(flip_kernel))
+                                groups=groups, flip=bool(flip_kernel), relu=relu)
 
 
 def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
-           flip_kernel=False):
+           flip_kernel=False, *, activation=None):
     """1D convolution. x: (N, L, C), kernel: (K, C // groups, F), bias: (F,) -> (N, OL, F).
 
-    ``padding`` also accepts "causal" (all padding on the left).
+    ``padding`` also accepts "causal" (all padding on the left); ``activation`` as conv2d.
     """
+    relu = _fused_relu(activation, "conv1d")
     x, kernel, bias, strides, pads, dilation, groups = _prepare(
         "conv1d", x, kernel, bias, strides, padding, dilation_rate, groups, 1,
         "(N, L, C)", "(K, C_in // groups, F)")
     return Conv1DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
-                                groups=groups, flip=bool(flip_kernel))
+                                groups=groups, flip=bool(flip_kernel), relu=relu)

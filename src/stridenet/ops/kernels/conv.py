@@ -1,26 +1,39 @@
 """2D convolution (cross-correlation) on NHWC arrays: forward and backward.
 
-    y[n, i, j, f] = b[f] + sum_{a, b, c} xp[n, i*sh + a*dh, j*sw + b*dw, g*Cg + c] * w[a, b, c, f]
+    y[n, i, j, f] = act(b[f] + sum_{a, b, c} xp[n, i*sh + a*dh, j*sw + b*dw, g*Cg + c]
+                                               * w[a, b, c, f])
 
-where xp is the zero-padded input and g = f // (F / groups) is the group of
-filter f. Each chunk of images is unrolled with im2col into a matrix
-(rows = N*OH*OW, cols = KH*KW*Cg) and multiplied with the kernel matrix
-(KH*KW*Cg, F/groups) by BLAS, once per group.
+where xp is the zero-padded input, g = f // (F / groups) the group of filter f and act
+the identity or relu (fused, so its mask is applied while the chunk is in cache).
+
+The batch is cut into chunks of images that stay in cache; each chunk is unrolled with
+im2col into a reused workspace (rows = n*OH*OW, cols = KH*KW*Cg) and multiplied with the
+kernel matrix (KH*KW*Cg, F/groups) by BLAS, straight into the output. Chunks run on all
+cores (``parallel.run_chunks``). Backward, per chunk:
+
+* dw += im2col(x)^T g (partial sums per worker, added in worker order);
+* db = sum of g over rows;
+* dx, stride 1: the correlation of the zero-padded g with the kernel rotated 180
+  degrees and transposed -- im2col of g times one matrix, no scatter; stride > 1: each
+  kernel tap (a, b) adds g @ w[a, b]^T onto the cells it read (a strided slice).
+
+g is dy, or dy masked by y > 0 when relu is fused.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import parallel
 from .geometry import output_size
-from .windows import chunk_size, pad_nhwc, tap_slices, window_view
+from .windows import chunk_size, pad_nhwc, select, tap_slices, window_view
 
 
 class ConvCache:
-    """What the backward pass needs: the padded input and the geometry."""
+    """What the backward pass needs: the padded input, the geometry, and y for the mask."""
 
     __slots__ = ("xp", "w", "in_hw", "pads", "strides", "dilation", "groups", "out_hw",
-                 "has_bias")
+                 "has_bias", "y")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -45,10 +58,23 @@ def _im2col(view: np.ndarray, groups: int) -> np.ndarray:
     return np.ascontiguousarray(cols).reshape(groups, n * oh * ow, kh * kw * (c // groups))
 
 
-def conv2d_forward(x, w, b, strides, pads, dilation, groups):
+def _cols(worker, view: np.ndarray) -> np.ndarray:
+    """im2col of a window view into the worker's workspace: (n*OH*OW, KH*KW*C)."""
+    n, oh, ow, kh, kw, c = view.shape
+    if kh == kw == 1:
+        flat = view.reshape(n, oh, ow, c)
+        if flat.flags.c_contiguous:  # a 1x1 stride-1 conv reads x as it is
+            return flat.reshape(n * oh * ow, c)
+    cols = parallel.scratch(worker, "cols", (n * oh * ow, kh * kw * c), view.dtype)
+    cols.reshape(view.shape)[...] = view
+    return cols
+
+
+def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     """x: (N, H, W, C), w: (KH, KW, C/groups, F), b: (F,) or None -> (y: (N, OH, OW, F), cache).
 
-    ``pads`` are explicit ((top, bottom), (left, right)); strides and dilation pairs.
+    ``pads`` are explicit ((top, bottom), (left, right)); strides and dilation pairs;
+    ``relu=True`` applies max(., 0) to the result.
     """
     n, h, wd, c = x.shape
     kh, kw, cg, f = w.shape
@@ -56,65 +82,121 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups):
     ow = output_size(wd, kw, strides[1], *pads[1], dilation[1])
     xp = pad_nhwc(x, pads)
     wm = _kernel_matrix(w, groups)  # (G, K, Fg)
-    y = np.empty((n, oh, ow, f), dtype=np.result_type(x, w))
-    step = chunk_size(n, oh * ow * kh * kw * c, x.itemsize)
-    for n0 in range(0, n, step):
-        n1 = min(n, n0 + step)
+    dtype = np.result_type(x, w)
+    y = np.empty((n, oh, ow, f), dtype=dtype)
+    bias = None if b is None else b.astype(dtype, copy=False)
+
+    def chunk(worker, n0, n1):
         view = window_view(xp[n0:n1], (kh, kw), strides, dilation, (oh, ow))
-        cols = _im2col(view, groups)  # (G, rows, K)
-        rows = cols.shape[1]
+        out = y[n0:n1].reshape(-1, f)  # (rows, F), a view into y
         if groups == 1:
-            np.matmul(cols[0], wm[0], out=y[n0:n1].reshape(rows, f))
+            np.matmul(_cols(worker, view), wm[0], out=out)
         else:
-            yg = np.matmul(cols, wm)  # (G, rows, Fg)
-            y[n0:n1] = yg.transpose(1, 0, 2).reshape(n1 - n0, oh, ow, f)
-    if b is not None:
-        y += b
+            yg = np.matmul(_im2col(view, groups), wm)  # (G, rows, Fg)
+            out.reshape(-1, groups, f // groups)[...] = yg.transpose(1, 0, 2)
+        if bias is not None:
+            out += bias
+        if relu:
+            np.maximum(out, 0, out=out)
+
+    parallel.run_chunks(chunk, n, chunk_size(n, oh * ow * kh * kw * c, x.itemsize))
     cache = ConvCache(xp=xp, w=w, in_hw=(h, wd), pads=pads, strides=strides, dilation=dilation,
-                      groups=groups, out_hw=(oh, ow), has_bias=b is not None)
+                      groups=groups, out_hw=(oh, ow), has_bias=b is not None,
+                      y=y if relu else None)
     return y, cache
 
 
 def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
-    """dy: (N, OH, OW, F) -> (dx: (N, H, W, C) | None, dw: w.shape | None, db: (F,) | None).
-
-    dw = sum over outputs of im2col(x)^T dy (one matrix product per chunk and group);
-    dx gathers dy @ w[a, b]^T back onto the cells each kernel tap (a, b) read.
-    """
+    """dy: (N, OH, OW, F) -> (dx: (N, H, W, C) | None, dw: w.shape | None, db: (F,) | None)."""
     xp, w, groups = cache.xp, cache.w, cache.groups
     kh, kw, cg, f = w.shape
     fg = f // groups
     n, _, _, c = xp.shape
     oh, ow = cache.out_hw
-    wm = _kernel_matrix(w, groups)  # (G, K, Fg)
+    sh, sw = cache.strides
+    dtype = np.result_type(dy, xp)
+    dy = dy.astype(dtype, copy=False)
     need_x, need_w, need_b = needs[0], needs[1], needs[2] and cache.has_bias
-    dxp = np.zeros(xp.shape, dtype=np.result_type(dy, xp)) if need_x else None
-    dwm = np.zeros_like(wm) if need_w else None
-    step = chunk_size(n, oh * ow * kh * kw * c, xp.itemsize)
-    for n0 in range(0, n, step):
-        n1 = min(n, n0 + step)
+    by_correlation = need_x and sh == sw == 1 and groups == 1
+    workers = parallel.num_workers()
+    dwm = np.zeros((workers, *_kernel_matrix(w, groups).shape), dtype) if need_w else None
+    dbs = np.zeros((workers, f), dtype) if need_b else None
+    dx = np.empty((n, *cache.in_hw, c), dtype) if need_x else None
+    w_rot = _rotated_matrix(w) if by_correlation else None  # (KH*KW*F, C)
+    # the largest im2col workspace per image: x's for dw, or g's for dx
+    per_image = kh * kw * max(oh * ow * c, cache.in_hw[0] * cache.in_hw[1] * f
+                              if by_correlation else 0)
+
+    def chunk(worker, n0, n1):
         rows = (n1 - n0) * oh * ow
-        dyg = dy[n0:n1].reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
+        g = dy[n0:n1].reshape(rows, f)
+        if cache.y is not None:  # fused relu: the gradient passes where y > 0
+            mask = cache.y[n0:n1].reshape(rows, f) > 0
+            g = select(g, mask, parallel.scratch(worker, "g", g.shape, dtype))
+        if need_b:
+            dbs[worker] += np.ones(rows, dtype) @ g  # a BLAS row sum
+        dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
         if need_w:
             view = window_view(xp[n0:n1], (kh, kw), cache.strides, cache.dilation, (oh, ow))
-            cols = _im2col(view, groups)  # (G, rows, K)
-            dwm += np.matmul(cols.transpose(0, 2, 1), dyg)  # (G, K, Fg)
-        if need_x:
-            _input_grad_by_taps(dxp[n0:n1], dyg, w, groups, cache.strides, cache.dilation,
-                                (oh, ow))
-    dx = dw = db = None
-    if need_x:
-        (pt, _), (pl, _) = cache.pads
-        h, wd = cache.in_hw
-        dx = dxp[:, pt:pt + h, pl:pl + wd, :]
+            cols = _cols(worker, view)[None] if groups == 1 else _im2col(view, groups)
+            dwm[worker] += np.matmul(cols.transpose(0, 2, 1), dyg)  # (G, K, Fg)
+        if by_correlation:
+            _input_grad_by_correlation(worker, dx[n0:n1], g, w_rot, cache)
+        elif need_x:
+            dxp = parallel.scratch(worker, "dxp", (n1 - n0, *xp.shape[1:]), dtype)
+            dxp[...] = 0
+            _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation, (oh, ow))
+            (pt, _), (pl, _) = cache.pads
+            dx[n0:n1] = dxp[:, pt:pt + cache.in_hw[0], pl:pl + cache.in_hw[1], :]
+
+    used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, xp.itemsize))
+    dw = db = None
     if need_w:
+        total = dwm[0]
+        for k in range(1, used):  # fixed order: the same sum on every run
+            total += dwm[k]
         # (G, KH*KW*Cg, Fg) -> (KH, KW, Cg, G*Fg): inverse of _kernel_matrix
-        dw = dwm.reshape(groups, kh, kw, cg, fg).transpose(1, 2, 3, 0, 4).reshape(w.shape)
+        dw = total.reshape(groups, kh, kw, cg, fg).transpose(1, 2, 3, 0, 4).reshape(w.shape)
     if need_b:
-        # a BLAS row-sum: much faster than dy.sum(axis=(0, 1, 2)) on large maps
-        dy2 = dy.reshape(-1, f)  # (N*OH*OW, F)
-        db = np.ones(dy2.shape[0], dy.dtype) @ dy2
+        db = dbs[0]
+        for k in range(1, used):
+            db += dbs[k]
     return dx, dw, db
+
+
+def _rotated_matrix(w: np.ndarray) -> np.ndarray:
+    """w: (KH, KW, C, F) -> (KH*KW*F, C): rotated 180 degrees, input and output swapped."""
+    kh, kw, c, f = w.shape
+    return np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * f, c)
+
+
+def _input_grad_by_correlation(worker, dx, g, w_rot, cache):
+    """dx (n, H, W, C) = full correlation of g (stride 1) with the rotated kernel.
+
+    With stride 1, dx[h, w] = sum_{a, b} g[h + pt - a*dh, w + pl - b*dw] @ w[a, b]^T.
+    Writing gp[r] = g[r - (KH-1)*dh + pt] (zero outside g) turns that into
+    sum_{a'} gp[h + a'*dh] @ w[KH-1-a']^T: a plain stride-1 correlation of gp with the
+    rotated kernel, one im2col and one matrix product.
+    """
+    kh, kw, c, f = cache.w.shape
+    (pt, _), (pl, _) = cache.pads
+    (dh, dw_) = cache.dilation
+    n, h, wd, _ = dx.shape
+    oh, ow = cache.out_hw
+    gh, gw = h + (kh - 1) * dh, wd + (kw - 1) * dw_
+    gp = parallel.scratch(worker, "gp", (n, gh, gw, f), g.dtype)
+    gp[...] = 0
+    g4 = g.reshape(n, oh, ow, f)
+    r0, c0 = (kh - 1) * dh - pt, (kw - 1) * dw_ - pl  # where g's row/column 0 lands in gp
+    src_r, src_c = max(0, -r0), max(0, -c0)
+    dst_r, dst_c = max(0, r0), max(0, c0)
+    rows = min(oh - src_r, gh - dst_r)
+    cols = min(ow - src_c, gw - dst_c)
+    if rows > 0 and cols > 0:
+        gp[:, dst_r:dst_r + rows, dst_c:dst_c + cols] = g4[:, src_r:src_r + rows,
+                                                           src_c:src_c + cols]
+    view = window_view(gp, (kh, kw), (1, 1), cache.dilation, (h, wd))  # (n, H, W, KH, KW, F)
+    np.matmul(_cols(worker, view), w_rot, out=dx.reshape(-1, c))
 
 
 def _input_grad_by_taps(dxp, dyg, w, groups, strides, dilation, out_hw):

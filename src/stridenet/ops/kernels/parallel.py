@@ -1,0 +1,114 @@
+"""Running the chunks of a kernel on every core, and the scratch buffers they reuse.
+
+NumPy's BLAS multi-threads each matrix product, but the work around it (im2col copies,
+bias, activations, masks) runs on one core. A kernel that splits its batch into
+chunks instead gives each worker thread whole chunks -- copy and product alike -- and
+limits BLAS to one thread meanwhile, so both cores stay busy on all of the work.
+NumPy releases the GIL inside copies, ufuncs and BLAS calls, so threads suffice.
+
+That needs ``threadpoolctl`` (the ``perf`` extra) to limit BLAS; without it, or with
+one core, chunks run one after another with BLAS threading as usual.
+
+Chunk ``k`` always goes to worker ``k % workers``, and per-worker partial sums are
+added in worker order, so a run is bit-for-bit repeatable on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+try:  # optional: the "perf" extra
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover - depends on the environment
+    ThreadpoolController = None
+
+_lock = threading.Lock()
+_state = {"workers": None, "pool": None, "controller": None}
+
+
+def _default_workers() -> int:
+    env = os.environ.get("STRIDENET_NUM_THREADS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"STRIDENET_NUM_THREADS must be a positive int, got {env!r}") \
+                from None
+        if value < 1:
+            raise ValueError(f"STRIDENET_NUM_THREADS must be a positive int, got {env!r}")
+        return value
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+
+
+def num_workers() -> int:
+    """Worker threads a kernel's chunks are spread over (1 = serial)."""
+    if _state["workers"] is None:
+        n = _default_workers()
+        _state["workers"] = n if ThreadpoolController is not None else 1
+    return _state["workers"]
+
+
+def set_num_workers(n) -> None:
+    """Use ``n`` worker threads (``None``: the cores available). 1 runs chunks serially."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"the number of threads must be a positive int or None, got {n!r}")
+    with _lock:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=True)
+        _state["pool"] = None
+        _state["workers"] = None if n is None else (n if ThreadpoolController else 1)
+
+
+def _pool_and_controller():
+    with _lock:
+        if _state["pool"] is None:
+            _state["pool"] = ThreadPoolExecutor(num_workers(), thread_name_prefix="stridenet")
+        if _state["controller"] is None:
+            _state["controller"] = ThreadpoolController()
+        return _state["pool"], _state["controller"]
+
+
+def run_chunks(fn, n: int, step: int) -> int:
+    """Call ``fn(worker, n0, n1)`` for each chunk ``[n0, n1)`` of ``range(n)`` of size ``step``.
+
+    Returns the number of workers used; ``worker`` (in ``0..workers-1``) says which
+    scratch buffers and partial sums a call may use: no two calls run at once with the
+    same worker number.
+    """
+    starts = list(range(0, n, step))
+    workers = min(num_workers(), len(starts))
+    if workers <= 1 or threading.current_thread().name.startswith("stridenet"):
+        for n0 in starts:
+            fn(0, n0, min(n, n0 + step))
+        return 1
+
+    def work(k):
+        for n0 in starts[k::workers]:
+            fn(k, n0, min(n, n0 + step))
+
+    pool, controller = _pool_and_controller()
+    with controller.limit(limits=1, user_api="blas"):
+        futures = [pool.submit(work, k) for k in range(workers)]
+        for f in futures:
+            f.result()  # re-raises a worker's exception here
+    return workers
+
+
+_scratch: dict = {}
+
+
+def scratch(worker: int, tag: str, shape, dtype) -> np.ndarray:
+    """A reusable uninitialised array for ``(worker, tag)``: grown when too small, so
+    steady-state training allocates nothing for it. Its content is garbage on return."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    key = (worker, tag, dtype)
+    buf = _scratch.get(key)
+    if buf is None or buf.size < size:
+        buf = _scratch[key] = np.empty(max(size, 1), dtype)
+    return buf[:size].reshape(shape)
