@@ -19,15 +19,19 @@ from .pooling import (
 from .preprocessing import (
     GaussianNoise,
     GrayscaleToRGB,
+    HSVToRGB,
     RandomBrightness,
     RandomContrast,
     RandomCrop,
     RandomFlip,
     RandomGrayscale,
+    RandomHue,
     RandomRotation,
+    RandomSaturation,
     RandomTranslation,
     RandomZoom,
     RGBToGrayscale,
+    RGBToHSV,
 )
 from .reshaping import Flatten, Reshape, ZeroPadding1D, ZeroPadding2D
 from .symbolic import SymbolicTensor
@@ -43,8 +47,9 @@ __all__ = [
     "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Convolution2D", "Dense",
     "DepthwiseConv2D", "Dropout", "Flatten", "GaussianNoise", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GrayscaleToRGB",
-    "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "RGBToGrayscale",
-    "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale",
-    "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "Reshape", "SymbolicTensor",
+    "HSVToRGB", "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
+    "RGBToGrayscale", "RGBToHSV", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomFlip", "RandomGrayscale", "RandomHue", "RandomRotation", "RandomSaturation",
+    "RandomTranslation", "RandomZoom", "ReLU", "Reshape", "SymbolicTensor",
     "Variable", "ZeroPadding1D", "ZeroPadding2D",
 ]
