@@ -35,6 +35,27 @@ def run_ours(fn, x, w, b, **kw):
     return y.numpy(), dy, tx.grad, tw.grad, tb.grad
 
 
+def torch_conv2d_pairs(torch, x, k, b, pads, strides, dilation, groups, flip, relu, dy, ours):
+    """PyTorch's (y, dx, dk, db) in our layouts, paired with ours; padding made explicit."""
+    F = torch.nn.functional
+    tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)  # (N, C, H, W)
+    kk = k[::-1, ::-1] if flip else k
+    tk = torch.tensor(kk.transpose(3, 2, 0, 1).copy(), requires_grad=True)  # (F, Cg, KH, KW)
+    tb = torch.tensor(b, requires_grad=True)
+    (pt, pb), (pl, pr) = pads
+    ty = F.conv2d(F.pad(tx, (pl, pr, pt, pb)), tk, tb, stride=strides, dilation=dilation,
+                  groups=groups)
+    if relu:  # the fused relu of ours against a separate one in PyTorch
+        ty = F.relu(ty)
+    ty.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
+    tdk = tk.grad.numpy().transpose(2, 3, 1, 0)  # (F, Cg, KH, KW) -> (KH, KW, Cg, F)
+    if flip:
+        tdk = tdk[::-1, ::-1]
+    theirs = [ty.detach().numpy().transpose(0, 2, 3, 1), tx.grad.numpy().transpose(0, 2, 3, 1),
+              tdk, tb.grad.numpy()]
+    return list(zip(ours, theirs))
+
+
 @SETTINGS
 @given(n=st.integers(1, 3), h=st.integers(1, 9), w_=st.integers(1, 9), cg=st.integers(1, 3),
        groups=st.integers(1, 3), fg=st.integers(1, 3), kh=st.integers(1, 4), kw=st.integers(1, 4),
@@ -53,23 +74,8 @@ def test_conv2d_matches_torch(torch, n, h, w_, cg, groups, fg, kh, kw, sh, sw, d
                                  dilation_rate=(dh, dw), groups=groups, flip_kernel=flip,
                                  activation="relu" if relu else None)
 
-    F = torch.nn.functional
-    tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)  # (N, C, H, W)
-    kk = k[::-1, ::-1] if flip else k
-    tk = torch.tensor(kk.transpose(3, 2, 0, 1).copy(), requires_grad=True)
-    tb = torch.tensor(b, requires_grad=True)
-    (pt, pb), (pl, pr) = pads
-    ty = F.conv2d(F.pad(tx, (pl, pr, pt, pb)), tk, tb, stride=(sh, sw), dilation=(dh, dw),
-                  groups=groups)
-    if relu:  # the fused relu of ours against a separate one in PyTorch
-        ty = F.relu(ty)
-    ty.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
-    ty_nhwc = ty.detach().numpy().transpose(0, 2, 3, 1)
-    tdk = tk.grad.numpy().transpose(2, 3, 1, 0)  # (F, Cg, KH, KW) -> (KH, KW, Cg, F)
-    if flip:
-        tdk = tdk[::-1, ::-1]
-    pairs = [(y, ty_nhwc), (dx, tx.grad.numpy().transpose(0, 2, 3, 1)), (dk, tdk),
-             (db, tb.grad.numpy())]
+    pairs = torch_conv2d_pairs(torch, x, k, b, pads, (sh, sw), (dh, dw), groups, flip, relu,
+                               dy, (y, dx, dk, db))
     record("conv2d", *pairs)
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
@@ -131,3 +137,54 @@ def test_conv2d_float32_matches_torch(torch, seed, s):
     record("conv2d float32", *pairs)
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-4)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 2), h=st.integers(3, 11), w_=st.integers(3, 11), c=st.integers(1, 4),
+       f=st.integers(1, 4), r=st.sampled_from([3, 5]), padding=paddings_2d,
+       relu=st.booleans(), seed=st.integers(0, 2**16))
+def test_conv2d_winograd_matches_torch(torch, n, h, w_, c, f, r, padding, relu, seed):
+    """Stride-1 3x3 / 5x5 convolutions forced onto the Winograd path (any channel count)."""
+    from stridenet.ops.kernels import winograd
+
+    pads = resolve_padding(padding, (h, w_), (r, r), (1, 1), (1, 1))
+    assume(h + sum(pads[0]) >= r and w_ + sum(pads[1]) >= r)
+    rng = np.random.default_rng(seed)
+    x, k, b = rng.standard_normal((n, h, w_, c)), rng.standard_normal((r, r, c, f)), \
+        rng.standard_normal(f)
+    saved, winograd.MIN_CHANNELS = winograd.MIN_CHANNELS, 1
+    try:
+        assert winograd.usable((r, r), (1, 1), (1, 1), 1, c, f)
+        ours = run_ours(sn.ops.conv2d, x, k, b, padding=padding,
+                        activation="relu" if relu else None)
+    finally:
+        winograd.MIN_CHANNELS = saved
+    y, dy, dx, dk, db = ours
+    pairs = torch_conv2d_pairs(torch, x, k, b, pads, (1, 1), (1, 1), 1, False, relu, dy,
+                               (y, dx, dk, db))
+    record("conv2d winograd", *pairs)
+    for ours_, theirs in pairs:
+        np.testing.assert_allclose(ours_, theirs, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**16), r=st.sampled_from([3, 5]))
+def test_conv2d_winograd_float32_matches_torch(torch, seed, r):
+    """The default path of a 16 -> 16 channel 3x3 / 5x5 layer: Winograd, in float32."""
+    from stridenet.ops.kernels import winograd
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, 13, 10, 16)).astype(np.float32)
+    k = (rng.standard_normal((r, r, 16, 16)) / (4 * r)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    assert winograd.usable((r, r), (1, 1), (1, 1), 1, 16, 16)
+    y, dy, dx, dk, db = run_ours(sn.ops.conv2d, x, k, b, padding="same", activation="relu")
+    dy = dy.astype(np.float32)
+    pads = resolve_padding("same", (13, 10), (r, r), (1, 1), (1, 1))
+    pairs = torch_conv2d_pairs(torch, x, k, b, pads, (1, 1), (1, 1), 1, False, True, dy,
+                               (y, dx, dk, db))
+    record("conv2d winograd float32", *pairs)
+    for ours_, theirs in pairs:
+        assert ours_.dtype == np.float32
+        np.testing.assert_allclose(ours_, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())

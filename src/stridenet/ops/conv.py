@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ._checks import check_rank, float_input, optional_float_input, positive_int
-from .kernels.conv import conv2d_backward, conv2d_forward
+from .kernels.conv import conv2d_forward
+from .kernels.conv_backward import conv2d_backward
 from .kernels.geometry import as_tuple, effective_kernel, resolve_padding
 
 
