@@ -117,6 +117,29 @@ def test_pool2d_three_way(pool, strides, padding, ceil_mode):
                  lambda x, cip=cip: ref.pool2d(x, "avg", pool, s, pads, ceil_mode, cip), [x])
 
 
+@pytest.mark.parametrize("pool,strides,padding", [((2, 2), None, "valid"), ((3, 3), 2, "same"),
+                                                  ((2, 2), None, 1)])
+def test_max_pool2d_in_many_chunks(monkeypatch, pool, strides, padding):
+    """Chunks of images on several workers give the single-chunk result (with ties)."""
+    from stridenet.ops.kernels import windows
+
+    def grads(x):
+        t = sn.Tensor(x, requires_grad=True)
+        y = max_pool2d(t, pool, strides, padding)
+        y.backward(np.arange(y.numpy().size, dtype=float).reshape(y.shape))
+        return y.numpy(), t.grad
+
+    ties = np.round(np.random.default_rng(4).standard_normal((7, 6, 6, 3)), 1)
+    whole = grads(ties)
+    monkeypatch.setattr(windows, "CHUNK_BYTES", 512)  # a chunk per image or two
+    for got, want in zip(grads(ties), whole):  # ties go to the same (first) cell
+        np.testing.assert_array_equal(got, want)
+    s, pads = _geometry((6, 6), pool, strides, padding, False)
+    check_op(lambda x: max_pool2d(x, pool, strides, padding),
+             lambda x: ref.pool2d(x, "max", pool, s, pads, False),
+             [distinct((7, 6, 6, 3), seed=4)], check_f32=False)
+
+
 POOL1D_CONFIGS = _valid((7,), [((k,), *rest) for k, *rest in itertools.product(
     [2, 3], [None, 1, 2], ["valid", "same", "causal", 1, (0, 2)], [False, True])])
 

@@ -15,6 +15,7 @@ added in worker order, so a run is bit-for-bit repeatable on the same machine.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +107,7 @@ def scratch(worker: int, tag: str, shape, dtype) -> np.ndarray:
     """A reusable uninitialised array for ``(worker, tag)``: grown when too small, so
     steady-state training allocates nothing for it. Its content is garbage on return."""
     dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     key = (worker, tag, dtype)
     buf = _scratch.get(key)
     if buf is None or buf.size < size:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import ceil_extra, output_size
-from .windows import pad_nhwc, select, tap_slices
+from . import parallel
+from .windows import chunk_size, pad_nhwc, select, tap_slices
 
 _UNIT = (1, 1)  # pooling has no dilation
 
@@ -80,12 +81,16 @@ def max_pool2d_forward(x, pool, strides, pads, ceil_mode=False):
     n, h, w, c = x.shape
     out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
     xp = pad_nhwc(x, full, value=-np.inf)  # a padded cell never wins the max
-    y = None
-    for _, _, slc in _taps(pool, strides, out_hw):
-        if y is None:
-            y = xp[slc].copy()  # (N, OH, OW, C)
-        else:
-            np.maximum(y, xp[slc], out=y)  # NaN propagates, as in PyTorch
+    y = np.empty((n, *out_hw, c), x.dtype)
+    taps = list(_taps(pool, strides, out_hw))
+
+    def chunk(worker, n0, n1):
+        xs, ys = xp[n0:n1], y[n0:n1]
+        ys[...] = xs[taps[0][2]]
+        for _, _, slc in taps[1:]:
+            np.maximum(ys, xs[slc], out=ys)  # NaN propagates, as in PyTorch
+
+    parallel.run_chunks(chunk, n, chunk_size(n, 2 * xp[0].size, x.itemsize))
     real = [_real_taps(hw, k, s, p0, o)
             for hw, k, s, (p0, _), o in zip((h, w), pool, strides, pads, out_hw)]
     cache = PoolCache(xp=xp, y=y, in_hw=(h, w), pads=full, padded_shape=xp.shape, pool=pool,
@@ -100,30 +105,46 @@ def max_pool2d_backward(dy, cache: PoolCache):
     gradient is not yet routed, so only the first cell equal to the max takes it.
     A padded cell is excluded explicitly, so a window whose real cells are all
     -inf still routes to its first real cell; a NaN output routes to its first NaN.
+    Chunks of images run on all cores.
     """
     xp, y = cache.xp, cache.y
-    dxp = np.zeros(xp.shape, dtype=np.result_type(dy, xp))
-    dy = np.asarray(dy, dtype=dxp.dtype)
-    free = np.ones(y.shape, dtype=bool)  # (N, OH, OW, C)
-    nan_out = np.isnan(y)
-    has_nan = bool(nan_out.any())
-    real_h, real_w = cache.real
-    # Without overlap every padded cell is read by at most one (tap, output) pair.
+    dtype = np.result_type(dy, xp)
+    dy = np.asarray(dy, dtype=dtype)
+    # Without overlap every padded cell is read by at most one (tap, output) pair; when the
+    # windows also tile the padded input exactly, every cell is written once: no zeroing.
     overlap = any(s < k for s, k in zip(cache.strides, cache.pool))
+    tiled = all(s == k and o * s == p for o, s, k, p in zip(cache.out_hw, cache.strides,
+                                                             cache.pool, xp.shape[1:3]))
+    dxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=dtype)
+    has_nan = bool(np.isnan(y).any())
+    real_h, real_w = cache.real
+    taps = []
     for a, b, slc in _taps(cache.pool, cache.strides, cache.out_hw):
-        tap = xp[slc]  # (N, OH, OW, C) strided view
-        hit = tap == y
-        if has_nan:
-            hit |= np.isnan(tap) & nan_out
         real = real_h[a][:, None] & real_w[b][None, :]  # (OH, OW)
-        if not real.all():
-            hit &= real[None, :, :, None]
-        hit &= free
-        free ^= hit  # hit is a subset of free
-        if overlap:
-            dxp[slc] += select(dy, hit)
-        else:
-            dxp[slc] = select(dy, hit)
+        taps.append((slc, None if real.all() else real[None, :, :, None]))
+
+    def chunk(worker, n0, n1):
+        xs, ys, dys, dxs = xp[n0:n1], y[n0:n1], dy[n0:n1], dxp[n0:n1]
+        free = parallel.scratch(worker, "pool_free", ys.shape, bool)
+        free[...] = True
+        hit = parallel.scratch(worker, "pool_hit", ys.shape, bool)
+        nan_out = np.isnan(ys) if has_nan else None
+        for slc, real in taps:
+            tap = xs[slc]  # (n, OH, OW, C) strided view
+            np.equal(tap, ys, out=hit)
+            if has_nan:
+                hit |= np.isnan(tap) & nan_out
+            if real is not None:
+                hit &= real
+            hit &= free
+            free ^= hit  # hit is a subset of free
+            if overlap:
+                dxs[slc] += select(dys, hit)
+            else:
+                select(dys, hit, out=dxs[slc])
+
+    parallel.run_chunks(chunk, xp.shape[0], chunk_size(xp.shape[0], 3 * xp[0].size,
+                                                       xp.itemsize))
     return _crop(dxp, cache)
 
 

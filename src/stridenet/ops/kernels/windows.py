@@ -21,7 +21,12 @@ def pad_nhwc(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     if pt == pb == pl == pr == 0:
         return x
     n, h, w, c = x.shape
-    out = np.full((n, h + pt + pb, w + pl + pr, c), value, dtype=x.dtype)
+    out = np.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    # fill only the border (each cell is written once), then copy x into the middle
+    out[:, :pt] = value
+    out[:, pt + h:] = value
+    out[:, pt:pt + h, :pl] = value
+    out[:, pt:pt + h, pl + w:] = value
     out[:, pt:pt + h, pl:pl + w, :] = x
     return out
 
