@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import ceil_extra, output_size
 from . import parallel
+from .geometry import ceil_extra, output_size
 from .windows import chunk_size, pad_nhwc, select, tap_slices
 
 _UNIT = (1, 1)  # pooling has no dilation
