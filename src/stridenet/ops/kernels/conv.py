@@ -20,14 +20,15 @@ import numpy as np
 
 from . import parallel, winograd
 from .geometry import output_size
-from .windows import chunk_size, pad_nhwc, window_view
+from .windows import chunk_size, pad_into, window_view
 
 
 class ConvCache:
-    """What the backward pass needs: the padded input, the geometry, and y for the mask."""
+    """What the backward pass needs: the input (padded again chunk by chunk, so no padded
+    copy of the batch is kept), the geometry, and y for the relu mask."""
 
-    __slots__ = ("xp", "w", "in_hw", "pads", "strides", "dilation", "groups", "out_hw",
-                 "has_bias", "y", "winograd")
+    __slots__ = ("x", "xpads", "w", "in_hw", "pads", "strides", "dilation", "groups",
+                 "out_hw", "has_bias", "y", "winograd")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -64,6 +65,17 @@ def _cols(worker, view: np.ndarray) -> np.ndarray:
     return cols
 
 
+def padded_chunk(worker, x, pads, n0, n1):
+    """x[n0:n1] zero-padded by ``pads`` in the worker's workspace (x itself if no padding)."""
+    (pt, pb), (pl, pr) = pads
+    xs = x[n0:n1]
+    if pt == pb == pl == pr == 0:
+        return xs
+    n, h, w, c = xs.shape
+    out = parallel.scratch(worker, "xpad", (n, h + pt + pb, w + pl + pr, c), xs.dtype)
+    return pad_into(out, xs, pads)
+
+
 def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     """x: (N, H, W, C), w: (KH, KW, C/groups, F), b: (F,) or None -> (y: (N, OH, OW, F), cache).
 
@@ -75,30 +87,32 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     oh = output_size(h, kh, strides[0], *pads[0], dilation[0])
     ow = output_size(wd, kw, strides[1], *pads[1], dilation[1])
     dtype = np.result_type(x, w)
+    x = x.astype(dtype, copy=False)
     wino = winograd.usable((kh, kw), strides, dilation, groups, c, f)
     if wino:
         # Winograd reads whole tiles: pad the bottom/right further with zeros to cover them
         tiles, (hp, wp) = winograd.tiles_for((oh, ow), kh)
         (pt, _), (pl, _) = pads
-        xp = pad_nhwc(x, ((pt, hp - h - pt), (pl, wp - wd - pl)))
+        xpads = ((pt, hp - h - pt), (pl, wp - wd - pl))
         u = winograd.kernel_transform(w.astype(dtype, copy=False))  # (a*a, C, F)
         per_image = winograd.workspace_per_image(tiles, kh, c, f)
     else:
-        xp = pad_nhwc(x, pads)
+        xpads = pads
         wm = _kernel_matrix(w, groups)  # (G, K, Fg)
         per_image = oh * ow * kh * kw * c
     y = np.empty((n, oh, ow, f), dtype=dtype)
     bias = None if b is None else b.astype(dtype, copy=False)
 
     def chunk(worker, n0, n1):
+        xp = padded_chunk(worker, x, xpads, n0, n1)  # (n, Hp, Wp, C)
         out = y[n0:n1].reshape(-1, f)  # (rows, F), a view into y
         if wino:
-            winograd.forward_into(worker, xp[n0:n1], u, kh, tiles, y[n0:n1])
+            winograd.forward_into(worker, xp, u, kh, tiles, y[n0:n1])
         elif groups == 1:
-            view = window_view(xp[n0:n1], (kh, kw), strides, dilation, (oh, ow))
+            view = window_view(xp, (kh, kw), strides, dilation, (oh, ow))
             np.matmul(_cols(worker, view), wm[0], out=out)
         else:
-            view = window_view(xp[n0:n1], (kh, kw), strides, dilation, (oh, ow))
+            view = window_view(xp, (kh, kw), strides, dilation, (oh, ow))
             yg = np.matmul(_im2col(view, groups), wm)  # (G, rows, Fg)
             out.reshape(-1, groups, f // groups)[...] = yg.transpose(1, 0, 2)
         if bias is not None:
@@ -107,8 +121,8 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
             np.maximum(out, 0, out=out)
 
     parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize))
-    cache = ConvCache(xp=xp, w=w, in_hw=(h, wd), pads=pads, strides=strides, dilation=dilation,
-                      groups=groups, out_hw=(oh, ow), has_bias=b is not None,
+    cache = ConvCache(x=x, xpads=xpads, w=w, in_hw=(h, wd), pads=pads, strides=strides,
+                      dilation=dilation, groups=groups, out_hw=(oh, ow), has_bias=b is not None,
                       y=y if relu else None, winograd=wino)
     return y, cache
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import parallel, winograd
-from .conv import ConvCache, _cols, _im2col, _kernel_matrix
+from .conv import ConvCache, _cols, _im2col, _kernel_matrix, padded_chunk
 from .windows import chunk_size, select, tap_slices, window_view
 
 
 def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
     """dy: (N, OH, OW, F) -> (dx: (N, H, W, C) | None, dw: w.shape | None, db: (F,) | None)."""
-    xp, w, groups = cache.xp, cache.w, cache.groups
+    x, w, groups = cache.x, cache.w, cache.groups
     kh, kw, cg, f = w.shape
     fg = f // groups
-    n, _, _, c = xp.shape
+    n, _, _, c = x.shape
     oh, ow = cache.out_hw
     h, wd = cache.in_hw
-    dtype = np.result_type(dy, xp)
+    dtype = np.result_type(dy, x)
     dy = dy.astype(dtype, copy=False)
     need_x, need_w, need_b = needs[0], needs[1], needs[2] and cache.has_bias
     by_correlation = need_x and tuple(cache.strides) == (1, 1) and groups == 1
@@ -58,9 +58,11 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             dbs[worker] += np.ones(rows, dtype) @ g  # a BLAS row sum
         if need_w and cache.winograd:
             gt = _zero_extended(worker, g.reshape(n1 - n0, oh, ow, f), g_tiles, "g_tiles")
-            winograd.weight_grad_chunk(worker, xp[n0:n1], gt, kh, g_tiles, acc[worker])
+            xp = padded_chunk(worker, x, cache.xpads, n0, n1)
+            winograd.weight_grad_chunk(worker, xp, gt, kh, g_tiles, acc[worker])
         elif need_w:
-            view = window_view(xp[n0:n1], (kh, kw), cache.strides, cache.dilation, (oh, ow))
+            xp = padded_chunk(worker, x, cache.xpads, n0, n1)
+            view = window_view(xp, (kh, kw), cache.strides, cache.dilation, (oh, ow))
             cols = _cols(worker, view)[None] if groups == 1 else _im2col(view, groups)
             dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
             acc[worker] += np.matmul(cols.transpose(0, 2, 1), dyg)  # (G, K, Fg)
@@ -72,14 +74,15 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
                 view = window_view(gp, (kh, kw), (1, 1), cache.dilation, (h, wd))
                 np.matmul(_cols(worker, view), w_rot, out=dx[n0:n1].reshape(-1, c))
         elif need_x:
-            dxp = parallel.scratch(worker, "dxp", (n1 - n0, *xp.shape[1:]), dtype)
+            (pt, pb), (pl, pr) = cache.xpads
+            dxp = parallel.scratch(worker, "dxp", (n1 - n0, h + pt + pb, wd + pl + pr, c),
+                                   dtype)
             dxp[...] = 0
             dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
             _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation, (oh, ow))
-            (pt, _), (pl, _) = cache.pads
             dx[n0:n1] = dxp[:, pt:pt + h, pl:pl + wd, :]
 
-    used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, xp.itemsize))
+    used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize))
     dw = db = None
     if need_w:
         total = acc[0]

@@ -21,8 +21,16 @@ def pad_nhwc(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     if pt == pb == pl == pr == 0:
         return x
     n, h, w, c = x.shape
-    out = np.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
-    # fill only the border (each cell is written once), then copy x into the middle
+    return pad_into(np.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype), x, pads, value)
+
+
+def pad_into(out: np.ndarray, x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    """Write x (N, H, W, C) padded by ``pads`` into out (N, Hp, Wp, C); returns out.
+
+    Only the border is filled (each cell is written once), then x is copied into the middle.
+    """
+    (pt, _), (pl, _) = pads
+    _, h, w, _ = x.shape
     out[:, :pt] = value
     out[:, pt + h:] = value
     out[:, pt:pt + h, :pl] = value
