@@ -21,6 +21,8 @@ row-major window order (as PyTorch on the CPU does).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import parallel
@@ -57,10 +59,26 @@ def _cells_inside(lo: int, hi: int, k: int, s: int, p0: int, out: int) -> np.nda
     return np.clip(np.minimum(start + k, hi) - np.maximum(start, lo), 0, None)
 
 
+@functools.lru_cache(maxsize=256)
+def _window_counts(in_hw, pool, strides, pads, out_hw, count_include_pad, dtype):
+    """(OH, OW, 1) read-only: the divisor of each average-pooling window (memoised, as
+    it depends on the geometry alone)."""
+    per_axis = []
+    for hw, k, s, (p0, p1), o in zip(in_hw, pool, strides, pads, out_hw):
+        lo, hi = (-p0, hw + p1) if count_include_pad else (0, hw)
+        per_axis.append(_cells_inside(lo, hi, k, s, p0, o))
+    count = np.multiply.outer(*per_axis).astype(dtype)[:, :, None]
+    count.flags.writeable = False
+    return count
+
+
+@functools.lru_cache(maxsize=256)
 def _real_taps(n: int, k: int, s: int, p0: int, out: int) -> np.ndarray:
     """(k, out) bool: does tap a of window i read an input cell (not padding)?"""
     row = np.arange(out)[None, :] * s + np.arange(k)[:, None] - p0  # (k, out)
-    return (row >= 0) & (row < n)
+    real = (row >= 0) & (row < n)
+    real.flags.writeable = False  # memoised: shared by every call with this geometry
+    return real
 
 
 def _taps(pool, strides, out_hw):
@@ -159,11 +177,8 @@ def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mod
             y = xp[slc].copy()  # (N, OH, OW, C)
         else:
             y += xp[slc]
-    per_axis = []
-    for hw, k, s, (p0, p1), o in zip((h, w), pool, strides, pads, out_hw):
-        lo, hi = (-p0, hw + p1) if count_include_pad else (0, hw)
-        per_axis.append(_cells_inside(lo, hi, k, s, p0, o))
-    count = np.multiply.outer(*per_axis).astype(y.dtype)[:, :, None]  # (OH, OW, 1)
+    count = _window_counts((h, w), tuple(pool), tuple(strides), tuple(map(tuple, pads)),
+                           out_hw, bool(count_include_pad), y.dtype)  # (OH, OW, 1)
     y /= count
     cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=xp.shape,
                       pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)

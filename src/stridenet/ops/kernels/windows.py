@@ -44,12 +44,14 @@ def window_view(xp: np.ndarray, kernel, strides, dilation, out_hw) -> np.ndarray
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
     n, _, _, c = xp.shape
     s0, s1, s2, s3 = xp.strides
-    return as_strided(
-        xp,
-        shape=(n, oh, ow, kh, kw, c),
-        strides=(s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
-        writeable=False,
-    )
+    shape, strides = (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    if not xp.flags.c_contiguous or xp.size == 0:
+        return as_strided(xp, shape=shape, strides=strides, writeable=False)
+    # the same view built directly on x's buffer: several times faster than as_strided,
+    # which matters for batch-1 inference
+    view = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)
+    view.flags.writeable = False
+    return view
 
 
 def tap_slices(a: int, b: int, strides, dilation, out_hw) -> tuple:
