@@ -95,7 +95,9 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         _mpl.save_png(fig, path)
     assert path.read_bytes() == first  # the old file survives a failed write
     assert sorted(os.listdir(tmp_path)) == ["cm.png"]  # and no temp file is left behind
-    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~umask)  # not mkstemp's 0600
 
 
 # -- history -----------------------------------------------------------------------------

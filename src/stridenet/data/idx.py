@@ -16,14 +16,14 @@ two bytes (``1f 8b``), never by its name.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
-import tempfile
 import zlib
 
 import numpy as np
+
+from ..io import atomic_writer
 
 # type code -> big-endian element dtype, as the format defines them
 IDX_DTYPES = {
@@ -131,29 +131,6 @@ def idx_bytes(array) -> bytes:
     code = _CODES[native]
     header = bytes([0, 0, code, arr.ndim]) + np.asarray(arr.shape, dtype=">u4").tobytes()
     return header + np.ascontiguousarray(arr, dtype=IDX_DTYPES[code]).tobytes()
-
-
-@contextlib.contextmanager
-def atomic_writer(path):
-    """Open a temp file beside ``path`` for binary writing; it replaces ``path`` on success.
-
-    Readers never see a half-written file: the data goes to a temp file in the same
-    directory (so ``os.replace`` is an atomic rename) and on any error the temp
-    file is removed and ``path`` is left as it was.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
 
 
 def write_idx(path, array, compress: bool | None = None) -> None:

@@ -17,7 +17,8 @@ import os
 import urllib.error
 import urllib.request
 
-from ..data.idx import atomic_writer, gunzip_if_needed
+from ..data.idx import gunzip_if_needed
+from ..io import atomic_writer
 
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20

@@ -9,10 +9,10 @@ Backward traces animate the input gradient: the rotated kernel sliding over dy_f
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
+from ..io import atomic_path
 from .render_text import equation, fmt, pad_mask, sum_text
 from .trace import BackwardTrace, PoolTrace, cell_label
 
@@ -184,20 +184,8 @@ def trace_figure(trace, cell=0):
 
 def _atomic_save(path, write) -> str:
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
-from ..data.idx import atomic_writer
+from ..io import atomic_writer
 
 FORMAT = "stridenet"
 FORMAT_VERSION = 1

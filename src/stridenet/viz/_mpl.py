@@ -8,8 +8,8 @@ made, and figures are drawn on their own Agg canvas (``Figure`` +
 from __future__ import annotations
 
 import math
-import os
-import tempfile
+
+from ..io import atomic_writer
 
 _INSTALL_HINT = ('stridenet.viz needs matplotlib, the optional "plot" extra: '
                  'pip install "stridenet[plot]"')
@@ -46,21 +46,10 @@ def grid_shape(count: int, ncols=None, max_cols: int = 10) -> tuple[int, int]:
 
 
 def save_png(fig, path, dpi=100) -> None:
-    """Write ``fig`` as a PNG to ``path`` atomically (temp file in the same folder, then
-    ``os.replace``), so a reader never sees a half-written file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=dpi)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``fig`` as a PNG to ``path`` atomically, so a reader never sees a half-written
+    file."""
+    with atomic_writer(path) as fh:
+        fig.savefig(fh, format="png", dpi=dpi)
 
 
 def finish(fig, path, dpi=100):
