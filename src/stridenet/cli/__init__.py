@@ -1,0 +1,168 @@
+"""The ``stridenet`` command line: train, evaluate, predict, summary and explain.
+
+    stridenet train mnist                       # the SPEC section 3 CNN, 3 epochs, run folder
+    stridenet train fashion-mnist --model lenet5 --epochs 5 --no-augment
+    stridenet evaluate runs/mnist-mnist_cnn-.../model.safetensors mnist
+    stridenet predict model.safetensors digit.png photo.jpg
+    stridenet summary mnist_cnn --compute
+    stridenet explain conv2d --input "[[1, 2], [3, 4]]" --kernel "[[1, 0], [0, 1]]"
+
+Mistakes a user can make (an unknown dataset or model, a missing or corrupt file, an
+unreadable image) end with one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from .. import __version__
+from .commands import cmd_evaluate, cmd_predict, cmd_summary
+from .common import DATASETS, CLIError, dataset_names
+from .train import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_SEED,
+    FIGURE_FILES,
+    cmd_train,
+    learning_rate_schedule,
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..explain.cli import add_explain_parser
+
+    parser = argparse.ArgumentParser(
+        prog="stridenet", description="Train, evaluate and inspect convolutional networks "
+        "written on NumPy.")
+    parser.add_argument("--version", action="version", version=f"stridenet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    tr = sub.add_parser("train", help="train a zoo model and write a run folder",
+                        description="Train a zoo model on a dataset, evaluate it on the test "
+                        "set and write a run folder: model.safetensors, history.csv, "
+                        "metrics.json and PNG figures.")
+    tr.add_argument("dataset", metavar="DATASET",
+                    help=f"one of {dataset_names()}")
+    tr.add_argument("--model", default="mnist_cnn",
+                    help="a stridenet.zoo model name (default: mnist_cnn)")
+    tr.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
+                    help=f"passes over the training set (default: {DEFAULT_EPOCHS})")
+    tr.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE,
+                    help=f"images per step (default: {DEFAULT_BATCH_SIZE})")
+    tr.add_argument("--lr", type=_positive_float, default=DEFAULT_LEARNING_RATE,
+                    help=f"peak Adam learning rate (default: {DEFAULT_LEARNING_RATE:g})")
+    tr.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                    help="random shifts (up to ~2 px) and rotations (up to 8 degrees) of "
+                    "the training images (default: on)")
+    tr.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED,
+                    help=f"seed of every random choice (default: {DEFAULT_SEED})")
+    tr.add_argument("--out", default=None, metavar="DIR",
+                    help="the run folder (default: runs/DATASET-MODEL-TIMESTAMP)")
+    tr.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                    help="train on the first N training images only (quick runs)")
+    tr.add_argument("--test-limit", type=_positive_int, default=None, metavar="N",
+                    help="evaluate on the first N test images only (quick runs)")
+    tr.add_argument("--no-figures", action="store_true",
+                    help="write no PNG figures (faster; matplotlib not needed)")
+    tr.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
+                    help="hold out the last fraction F of the training images for "
+                    "per-epoch validation (default: 0)")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="test-set loss, accuracy and per-class report",
+                        description="Evaluate a saved model on a dataset's test set.")
+    ev.add_argument("model_file", metavar="MODEL_FILE", help="a file written by model.save")
+    ev.add_argument("dataset", metavar="DATASET", help=f"one of {dataset_names()}")
+    ev.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                    help="evaluate on the first N test images only")
+    ev.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify PNG/JPEG images of digits",
+                        description="Classify images of handwritten digits (PNG/JPEG, any "
+                        "size, dark on light or light on dark): each is converted to 28x28 "
+                        "grayscale the way MNIST digits were made.")
+    pr.add_argument("model_file", metavar="MODEL_FILE", help="a file written by model.save")
+    pr.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    pr.set_defaults(func=cmd_predict)
+
+    su = sub.add_parser("summary", help="print a zoo model's layer table",
+                        description="Print the Keras-style summary of a stridenet.zoo model.")
+    su.add_argument("model_name", metavar="MODEL_NAME", help="a stridenet.zoo model name")
+    su.add_argument("--compute", action="store_true",
+                    help="add FLOPs, receptive field and memory per layer")
+    su.set_defaults(func=cmd_summary)
+
+    add_explain_parser(sub)  # its own defaults: func=run_explain
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help / --version (0) or a usage error (2)
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    try:
+        return args.func(args)
+    except CLIError as err:
+        print(f"stridenet {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stridenet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
+__all__ = ["DATASETS", "CLIError", "build_parser", "learning_rate_schedule", "main"]
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE", "DEFAULT_SEED",
+           "FIGURE_FILES", "CLIError", "build_parser", "learning_rate_schedule", "main"]
