@@ -19,7 +19,8 @@ layout and in ``channels_last`` (x, kernel and dy all in that memory format), wi
 Each time is the median of ``--repeats`` rounds after a warm-up. This 2-core VM has
 spells of a few seconds in which multi-threaded code runs several times slower, so the
 layers and implementations take turns (one sample each per round), and a sample is taken
-again when a small matmul probe run just after it shows such a spell (see ``Sampler``).
+again when a small matmul probe run just after it shows such a spell, or when other
+processes kept the cores busy (see ``_common.Sampler``).
 GFLOP/s counts multiply-adds as two flops: forward ``2*N*OH*OW*KH*KW*Cin*F``, backward
 twice that (dx and dw; the bias gradient is not counted). The peak is NumPy's float32
 matmul rate on 2048 x 2048 matrices (the BLAS that stridenet's kernels run on).
@@ -36,6 +37,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from _common import Matmul, Sampler, import_torch, render, timed
 
 import stridenet as sn
 
@@ -66,13 +68,6 @@ LAYERS = {
 }
 
 
-def timed(fn, *args) -> float:
-    """Wall time (s) of one call."""
-    t0 = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t0
-
-
 def layer_data(layer: ConvLayer, batch: int):
     """Seeded float32 arrays: x (N, H, W, C), w (K, K, C, F), b (F,), dy (N, H, W, F)."""
     rng = np.random.default_rng(1234)
@@ -82,75 +77,6 @@ def layer_data(layer: ConvLayer, batch: int):
     b = rng.standard_normal(layer.filters, dtype=np.float32)
     dy = rng.standard_normal((batch, layer.hw, layer.hw, layer.filters), dtype=np.float32)
     return x, w, b, dy
-
-
-class Matmul:
-    """NumPy float32 ``(size, size) @ (size, size)`` (the BLAS stridenet's kernels run on)."""
-
-    def __init__(self, size: int):
-        rng = np.random.default_rng(0)
-        self.a = rng.standard_normal((size, size), dtype=np.float32)
-        self.b = rng.standard_normal((size, size), dtype=np.float32)
-        self.out = np.empty((size, size), dtype=np.float32)
-        self.flops = 2.0 * size**3
-
-    def __call__(self):
-        np.matmul(self.a, self.b, out=self.out)
-
-    def turn(self) -> tuple[float]:
-        """One untimed call (wakes the BLAS threads), then (GFLOP/s of one timed call,)."""
-        self()
-        return (self.flops / timed(self) / 1e9,)
-
-
-class Sampler:
-    """Takes samples when the machine runs at full speed.
-
-    The probe is a 512 x 512 matmul on both cores (about 1.5 ms): during a slow spell it
-    takes many times its best time. A sample is retaken (up to ``retries`` times) when the
-    probe run right after it is slower than ``CALM`` times the best probe seen.
-    """
-
-    CALM = 1.5
-
-    def __init__(self, pause: float, retries: int = 3):
-        self.probe = Matmul(512)
-        self.pause = pause
-        self.retries = retries
-        self.best = float("inf")
-        self.retaken = self.kept_noisy = 0
-        for _ in range(10):
-            self.calm()
-            time.sleep(0.02)
-
-    def calm(self) -> bool:
-        self.probe()
-        t = timed(self.probe)
-        self.best = min(self.best, t)
-        return t <= self.CALM * self.best
-
-    def wait_calm(self, limit: float = 20.0) -> None:
-        t_end = time.perf_counter() + limit
-        while not self.calm() and time.perf_counter() < t_end:
-            time.sleep(0.1)
-
-    def take(self, turn) -> tuple:
-        """``turn()`` -> tuple of times, run after a calm probe and a pause.
-
-        The pause lets the thread pool of the previous library (NumPy's BLAS or torch)
-        stop spinning: spinning threads slow the next library down.
-        """
-        for attempt in range(self.retries + 1):
-            self.wait_calm()
-            time.sleep(self.pause)
-            result = turn()
-            time.sleep(0.01)  # let torch's pool go idle before the (NumPy) probe
-            if self.calm():
-                return result
-            if attempt < self.retries:
-                self.retaken += 1
-        self.kept_noisy += 1
-        return result
 
 
 class Conv:
@@ -222,10 +148,11 @@ class TorchConv(Conv):
             return self.forward().permute(0, 2, 3, 1).contiguous().numpy()  # (N, OH, OW, F)
 
 
-def measure(impls: dict, repeats: int, pause: float) -> tuple[dict, list, Sampler]:
+def measure(impls: dict, repeats: int, pause: float,
+            wait_budget: float | None = None) -> tuple[dict, list, Sampler]:
     """Median (forward s, backward s) per ``impls[layer][implementation]``, and the
     2048 x 2048 matmul GFLOP/s samples (one per layer and round)."""
-    sampler = Sampler(pause)
+    sampler = Sampler(pause, wait_budget=wait_budget)
     matmul = Matmul(2048)
     samples = {(lay, k): [] for lay, group in impls.items() for k in group}
     peak = []
@@ -257,7 +184,7 @@ def run(args, torch) -> tuple[list[dict], list[float], Sampler]:
             err = float(np.max(np.abs(y_sn - y_t)) / max(1.0, float(np.max(np.abs(y_t)))))
             if err > 1e-4:
                 raise RuntimeError(f"{name}: stridenet and torch outputs differ (rel {err:.2e})")
-    times, peak, sampler = measure(impls, args.repeats, args.pause)
+    times, peak, sampler = measure(impls, args.repeats, args.pause, args.wait_budget)
     rows = []
     for name in args.layers:
         fwd_flops = LAYERS[name].flops(args.batch)
@@ -298,17 +225,6 @@ def table(rows: list[dict], peak: float, has_torch: bool) -> tuple[list[str], li
     return head, cells
 
 
-def render(head, cells, markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |",
-                 "|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|"]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-    return "\n".join(fmt.format(*line) for line in [head, *cells])
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch", type=int, default=128, help="images per batch (default 128)")
@@ -319,6 +235,9 @@ def parse_args(argv=None):
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--pause", type=float, default=0.1,
                    help="seconds of idle before each sample (default 0.1)")
+    p.add_argument("--wait-budget", type=float, default=None,
+                   help="most seconds spent in all waiting for calm and retaking samples "
+                   "(default no limit)")
     args = p.parse_args(argv)
     if args.batch < 1 or args.repeats < 1 or args.pause < 0:
         p.error("--batch and --repeats must be positive, --pause not negative")
@@ -327,12 +246,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
-        torch.set_num_threads(os.cpu_count() or 1)
+    torch = import_torch()
     t_start = time.perf_counter()
     rows, peaks, sampler = run(args, torch)
     peak = statistics.median(peaks)
@@ -348,7 +262,7 @@ def main(argv=None) -> int:
           + ("; sn/X = stridenet time / torch time (>1: stridenet is slower)" if torch else ""))
     print()
     print(render(head, cells, args.markdown))
-    print(f"\n{sampler.retaken} samples retaken after a slow spell of the machine, "
+    print(f"\n{sampler.retaken} samples retaken (slow spell, or other processes busy), "
           f"{sampler.kept_noisy} kept although noisy; {time.perf_counter() - t_start:.0f} s")
     return 0
 

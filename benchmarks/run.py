@@ -1,0 +1,152 @@
+"""stridenet against PyTorch on whole models: training, inference, latency and memory.
+
+Run from the repository root (stridenet installed, torch optional)::
+
+    python benchmarks/run.py                 # all three models, writes benchmarks/RESULTS.md
+    python benchmarks/run.py --quick         # smoke run: fewer rounds, writes nothing
+    python benchmarks/run.py --models lenet5 --no-torch --out results.md
+
+Models: the SPEC section 3 CNN (``mnist_cnn``, 28x28x1), LeNet-5 (``lenet5``, 28x28x1)
+and ResNet-20 (``resnet20``, 32x32x3). Each has a PyTorch twin with the same layers,
+padding and parameter count (asserted) that gets stridenet's weights; the two must give
+the same outputs (to 1e-4) before anything is timed. PyTorch runs in its default NCHW
+layout and in channels_last, with ``torch.set_num_threads(os.cpu_count())``; NumPy's
+BLAS uses all cores too.
+
+Measured, with float32 data at batch 128 (``--batch``):
+
+* training images/s: one optimizer step (forward, loss, backward, Adam update):
+  stridenet ``model.train_step(x, y)`` after ``compile(optimizer="adam",
+  loss="sparse_categorical_crossentropy")``; torch ``zero_grad``, ``cross_entropy``,
+  ``backward``, ``Adam.step``;
+* inference images/s: ``model.predict_on_batch(x)``; torch eval mode, ``inference_mode``;
+* batch-1 latency: the median of single-image predictions;
+* peak memory of a training step: see ``_memory.py`` (a fresh process per framework and
+  model, the same method for both);
+* per-layer conv forward/backward GFLOP/s and fraction of the matmul peak, on the SPEC
+  model's conv layers (``ops.py``).
+
+Frameworks and measures take turns in each round; each number is the median of
+``--rounds`` samples, and ``_common.Sampler`` retakes samples taken in the slow spells
+of a shared machine or while other processes kept its cores busy. Nothing here asserts
+speed: the table compares, and marks the targets of the performance issue as met or
+missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from types import SimpleNamespace
+
+import ops
+from _common import LoadMeter, import_torch, machine_lines
+from _measure import MODELS, run_models
+from _report import TITLES, Report
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                   metavar="MODEL", help=f"subset of {', '.join(MODELS)} (default all)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 1 round (--rounds 1); writes no results file")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="samples per number, medians reported (default 5, --quick 1)")
+    p.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
+    p.add_argument("--out", default=None, help="Markdown results file (default "
+                   "benchmarks/RESULTS.md; a --quick run writes one only when given; "
+                   "'-' writes none)")
+    p.add_argument("--no-torch", action="store_true", help="stridenet alone")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory processes")
+    p.add_argument("--no-layers", action="store_true", help="skip the per-layer conv table")
+    p.add_argument("--pause", type=float, default=0.1,
+                   help="seconds of idle before each sample (default 0.1)")
+    p.add_argument("--wait-budget", type=float, default=None,
+                   help="most seconds the sampler spends waiting for calm and retaking "
+                   "samples, per part (default 60, --quick 10); the layer table gets half")
+    args = p.parse_args(argv)
+    if args.wait_budget is None:
+        args.wait_budget = 10.0 if args.quick else 60.0
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    if args.out is None:
+        args.out = "-" if args.quick else os.path.join(HERE, "RESULTS.md")
+    if args.batch < 2 or args.rounds < 1 or args.pause < 0:
+        p.error("--batch must be at least 2, --rounds positive, --pause not negative")
+    return args
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure_memory(results, torch, batch: int) -> None:
+    import _memory
+
+    impls = ["sn"] + (["nchw", "nhwc"] if torch is not None else [])
+    for result in results:
+        for impl in impls:
+            mem = _memory.measure(impl, result.name, batch)
+            if "error" in mem:
+                log(f"  memory {result.name} {impl}: {mem['error']}")
+            result.memory[impl] = mem
+        log(f"  {result.name}: memory measured")
+
+
+def layer_rows(args, torch) -> tuple[list[dict], list[float], object]:
+    """ops.py's per-layer conv timings of the SPEC model: (rows, peak samples, sampler)."""
+    ops_args = SimpleNamespace(batch=args.batch, repeats=args.rounds, layers=list(ops.LAYERS),
+                               pause=args.pause, wait_budget=args.wait_budget / 2)
+    return ops.run(ops_args, torch)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch = import_torch(not args.no_torch)
+    t_start, load = time.perf_counter(), LoadMeter()
+    log(f"timing {', '.join(args.models)}, {args.rounds} round(s)")
+    results, peaks, sampler = run_models(args.models, args.batch, args.rounds, torch,
+                                         args.pause, args.wait_budget, log)
+    samplers, phases = [sampler], [(TITLES[r.name], r.others) for r in results]
+    if not args.no_memory:
+        measure_memory(results, torch, args.batch)  # (not timing: the load is no matter)
+    layers = None
+    if not args.no_layers and "mnist_cnn" in args.models:
+        log("timing the SPEC model's conv layers (ops.py)")
+        phase = LoadMeter()
+        rows, layer_peaks, layer_sampler = layer_rows(args, torch)
+        phases.append(("conv layers", phase.others()))
+        peaks += layer_peaks
+        samplers.append(layer_sampler)
+        layers = ops.table(ops.with_totals(rows), max(peaks), torch is not None)
+    report = Report(
+        machine=machine_lines(torch), results=results, peaks=peaks, layers=layers,
+        has_torch=torch is not None, rounds=args.rounds, batch=args.batch,
+        retaken=sum(s.retaken for s in samplers), noisy=sum(s.kept_noisy for s in samplers),
+        others=load.others(), phases=phases, loadavg=load.loadavg,
+        seconds=time.perf_counter() - t_start,
+        command=" ".join(["python benchmarks/run.py",
+                          *argv_display(sys.argv[1:] if argv is None else argv)]))
+    print(report.text())
+    if args.out != "-":
+        with open(args.out, "w") as f:
+            f.write(report.markdown())
+        log(f"wrote {os.path.relpath(args.out)}")
+    return 0
+
+
+def argv_display(args: list[str]) -> list[str]:
+    """The command's arguments, with a results path shown relative to the current folder."""
+    out = []
+    for i, a in enumerate(args):
+        out.append(os.path.relpath(a) if i and args[i - 1] == "--out" else a)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
