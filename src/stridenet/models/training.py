@@ -7,6 +7,7 @@ import numpy as np
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from ..autograd import no_grad
+from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
 from .progress import ProgressBar
 
@@ -63,6 +64,11 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------
     def train_step(self, xb, yb):
+        # the kernels spread each step over the cores themselves (see ops/kernels/parallel)
+        with blas_single_threaded():
+            return self._train_step(xb, yb)
+
+    def _train_step(self, xb, yb):
         y_pred = self(xb, training=True)
         loss = self.loss(yb, y_pred)
         penalties = self.losses
@@ -152,7 +158,7 @@ class Trainer:
         metrics = [type(m).from_config(m.get_config()) for m in self.compiled_metrics]
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps, verbose)
-        with no_grad():
+        with no_grad(), blas_single_threaded():
             for step, idx in enumerate(self._batches(len(x), batch_size)):
                 y_pred = self(x[idx], training=False)
                 loss = float(self.loss(y[idx], y_pred).numpy())
@@ -174,7 +180,7 @@ class Trainer:
         outs = []
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps, verbose)
-        with no_grad():
+        with no_grad(), blas_single_threaded():
             for step, idx in enumerate(self._batches(len(x), batch_size)):
                 outs.append(self(x[idx], training=False).numpy())
                 bar.update(step + 1)
@@ -182,5 +188,5 @@ class Trainer:
         return np.concatenate(outs, axis=0)
 
     def predict_on_batch(self, x):
-        with no_grad():
+        with no_grad(), blas_single_threaded():
             return self(_as_array(x, "x"), training=False).numpy()
