@@ -174,3 +174,21 @@ def test_activation_input_checks():
         A.gelu(np.ones(2), approximate="tanh")
     with pytest.raises(TypeError, match="x must hold real numbers"):
         A.relu(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh"])
+def test_large_inputs_run_in_chunks_on_all_cores(name):
+    """Arrays beyond one elementwise chunk take the threaded path: same numbers."""
+    from stridenet.ops.kernels import parallel
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3 * parallel.ELEMENT_CHUNK + 5,)).astype(np.float32)
+    x[:4] = [0.0, -0.0, np.inf, -np.inf]
+    t = sn.Tensor(x.reshape(-1, 1), requires_grad=True)
+    y = getattr(sn.ops, name)(t)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(dy)
+    want = np.maximum(x, 0) if name == "relu" else np.tanh(x)
+    np.testing.assert_array_equal(y.numpy().ravel(), want)
+    grad = np.where(x > 0, dy.ravel(), 0) if name == "relu" else dy.ravel() * (1 - want * want)
+    np.testing.assert_allclose(t.grad.ravel(), grad, rtol=1e-6, atol=0)

@@ -162,3 +162,37 @@ def test_batch_norm_input_checks():
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match="moving_mean is read-only"):
         batch_norm(x, None, None, frozen, np.ones(3), training=True)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_many_chunks_on_several_workers(monkeypatch, training):
+    """Rows split into many chunks (per-channel sums added across workers) change nothing."""
+    from stridenet.ops.kernels import batchnorm as kernel
+
+    monkeypatch.setattr(kernel, "_ROW_BYTES", 64)  # two rows of 8 channels per chunk
+    rng = np.random.default_rng(5)
+    x, gamma, beta = rng.standard_normal((3, 5, 4, 8)), rng.standard_normal(8), \
+        rng.standard_normal(8)
+    mean, var = rng.standard_normal(8), rng.random(8) + 0.5
+
+    def op(a, g, b):
+        return batch_norm(a, g, b, mean.copy(), var.copy(), training=training, epsilon=1e-3)
+
+    def naive(a, g, b):
+        if training:
+            return ref.batch_norm_train(a, g, b, 1e-3, -1)
+        return ref.batch_norm(a, g, b, mean, var, 1e-3, -1)
+
+    check_op(op, naive, [x, gamma, beta])
+
+
+def test_float32_statistics_stay_accurate_far_from_zero():
+    """Values around 1000 with unit spread: the variance must not cancel away in float32."""
+    rng = np.random.default_rng(6)
+    x = (1000 + rng.standard_normal((64, 8, 8, 4))).astype(np.float32)
+    y = batch_norm(x, None, None, np.zeros(4, np.float32), np.ones(4, np.float32),
+                   training=True, epsilon=1e-6).numpy()
+    want = ref.batch_norm_train(x.astype(np.float64), None, None, 1e-6, -1)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, want, atol=2e-3)
+    np.testing.assert_allclose(y.reshape(-1, 4).std(0), 1, atol=1e-3)

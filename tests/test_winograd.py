@@ -1,8 +1,8 @@
 """Winograd F(4x4, r x r) convolutions: the transforms, and conv2d / its gradients through them.
 
-The kernels pick Winograd for stride-1 3x3 and 5x5 convolutions with at least
-``MIN_CHANNELS`` channels; here that threshold is lowered so that small, quickly checked
-configurations take the Winograd path too.
+The kernels pick Winograd for stride-1 3x3 and 5x5 convolutions where it was measured
+faster (enough channels; for 3x3 whole tiles); ``winograd.FORCE`` makes small, quickly
+checked configurations, including ones whose tiles overhang the output, take it too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from stridenet.ops.kernels.geometry import resolve_padding
 
 @pytest.fixture
 def always_winograd(monkeypatch):
-    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "FORCE", True)
 
 
 @pytest.mark.parametrize("r", [3, 5])
@@ -35,14 +35,18 @@ def test_1d_transforms_compute_the_correlation_exactly(r):
 
 
 def test_usable_only_where_it_applies():
-    assert winograd.usable((3, 3), (1, 1), (1, 1), 1, 32, 64)
-    assert winograd.usable((5, 5), (1, 1), (1, 1), 1, 32, 32)
-    assert not winograd.usable((3, 3), (2, 2), (1, 1), 1, 32, 32)  # strided
-    assert not winograd.usable((3, 3), (1, 1), (2, 2), 1, 32, 32)  # dilated
-    assert not winograd.usable((3, 3), (1, 1), (1, 1), 2, 32, 32)  # grouped
-    assert not winograd.usable((3, 5), (1, 1), (1, 1), 1, 32, 32)  # not square
-    assert not winograd.usable((5, 5), (1, 1), (1, 1), 1, 1, 32)  # too few channels
-    assert not winograd.usable((7, 7), (1, 1), (1, 1), 1, 32, 32)
+    one = ((1, 1), (1, 1), 1)  # strides, dilation, groups
+    assert winograd.usable((3, 3), *one, 32, 64, (16, 16))
+    assert winograd.usable((5, 5), *one, 16, 32, (28, 28))
+    assert winograd.usable((5, 5), *one, 32, 32, (7, 5))  # 5x5: overhanging tiles pay too
+    assert not winograd.usable((3, 3), *one, 32, 64, (14, 14))  # 3x3: tiles must fit
+    assert not winograd.usable((3, 3), *one, 16, 16, (32, 32))  # too few channels for 3x3
+    assert not winograd.usable((5, 5), *one, 1, 32, (28, 28))  # too few channels
+    assert not winograd.usable((3, 3), (2, 2), (1, 1), 1, 32, 32, (16, 16))  # strided
+    assert not winograd.usable((3, 3), (1, 1), (2, 2), 1, 32, 32, (16, 16))  # dilated
+    assert not winograd.usable((3, 3), (1, 1), (1, 1), 2, 32, 32, (16, 16))  # grouped
+    assert not winograd.usable((3, 5), *one, 32, 32, (16, 16))  # not square
+    assert not winograd.usable((7, 7), *one, 32, 32, (16, 16))
 
 
 CONFIGS = [  # (r, input hw, padding, relu): outputs that are and are not multiples of 4
@@ -74,7 +78,7 @@ def test_float32_error_at_realistic_sizes(r):
     x = rng.standard_normal((4, 28, 28, 32))
     w = rng.standard_normal((r, r, 32, 32)) / np.sqrt(r * r * 32)  # glorot-like scale
     dy = rng.standard_normal((4, 28, 28, 32))
-    assert winograd.usable((r, r), (1, 1), (1, 1), 1, 32, 32)
+    assert winograd.usable((r, r), (1, 1), (1, 1), 1, 32, 32, (28, 28))  # the default path
     results = {}
     for dtype in (np.float32, np.float64):
         tx, tw = sn.Tensor(x.astype(dtype), requires_grad=True), \
@@ -93,8 +97,8 @@ def test_winograd_and_im2col_agree_on_the_spec_layers(monkeypatch):
     x = rng.standard_normal((3, 14, 14, 32))
     w = rng.standard_normal((3, 3, 32, 64))
     outs = []
-    for threshold in (16, 10**9):  # Winograd, then im2col
-        monkeypatch.setattr(winograd, "MIN_CHANNELS", threshold)
+    for force in (True, False):  # Winograd, then im2col (14x14 3x3 is im2col by default)
+        monkeypatch.setattr(winograd, "FORCE", force)
         tx, tw = sn.Tensor(x, requires_grad=True), sn.Tensor(w, requires_grad=True)
         y = sn.ops.conv2d(tx, tw, padding="same", activation="relu")
         y.backward(np.ones(y.shape))

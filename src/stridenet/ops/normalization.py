@@ -30,7 +30,7 @@ class BatchNormTrainFunction(Function):
     @staticmethod
     def forward(ctx, x, gamma, beta, axis, epsilon, momentum, moving):
         y, cache = batchnorm_train_forward(x, gamma, beta, axis, epsilon)
-        for target, stat in zip(moving, (cache.pop("mean"), cache.pop("var"))):
+        for target, stat in zip(moving, (cache["mean"], cache["var"])):
             target[...] = target * momentum + stat * (1.0 - momentum)
         ctx.cache = cache
         return y

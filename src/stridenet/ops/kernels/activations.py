@@ -21,6 +21,9 @@ import math
 
 import numpy as np
 
+from . import parallel
+from .windows import select
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -110,14 +113,27 @@ def normal_cdf(x) -> np.ndarray:
 
 # --- relu / leaky relu / elu ---------------------------------------------------------------
 
+def _contiguous(a):
+    return np.ascontiguousarray(a)
+
+
 def relu_forward(x):
-    """y = max(x, 0); the gradient at 0 is 0 (as in Keras and PyTorch)."""
-    positive = x > 0
-    return np.maximum(x, 0), positive  # maximum keeps NaN as NaN
+    """y = max(x, 0); the gradient at 0 is 0 (as in Keras and PyTorch). The cache is y:
+    y > 0 exactly where x > 0 (NaN stays NaN and passes no gradient)."""
+    x = _contiguous(x)
+    y = parallel.elementwise(lambda w, o, a: np.maximum(a, 0, out=o), np.empty_like(x), x)
+    return y, y
 
 
-def relu_backward(dy, positive):
-    return np.where(positive, dy, 0)
+def relu_backward(dy, y):
+    dy = _contiguous(np.asarray(dy, dtype=y.dtype))
+
+    def step(worker, out, g, yc):
+        mask = parallel.scratch(worker, "relu_mask", yc.shape, bool)
+        np.greater(yc, 0, out=mask)
+        select(g, mask, out=out)
+
+    return parallel.elementwise(step, np.empty_like(dy), dy, y)
 
 
 def leaky_relu_forward(x, slope):
@@ -161,12 +177,21 @@ def sigmoid_backward(dy, y):
 
 
 def tanh_forward(x):
-    y = np.tanh(x)
+    x = _contiguous(x)
+    y = parallel.elementwise(lambda w, o, a: np.tanh(a, out=o), np.empty_like(x), x)
     return y, y
 
 
 def tanh_backward(dy, y):
-    return dy * (1 - y * y)
+    """dx = dy * (1 - y^2), chunk by chunk."""
+    dy = _contiguous(np.asarray(dy, dtype=np.result_type(dy, y)))
+
+    def step(worker, out, g, yc):
+        np.multiply(yc, yc, out=out)
+        np.subtract(1, out, out=out)
+        out *= g
+
+    return parallel.elementwise(step, np.empty_like(dy), dy, y)
 
 
 # --- softmax / log-softmax ----------------------------------------------------------------

@@ -11,27 +11,68 @@ Backward of the training form (mean and var depend on x):
     dx = gamma / sigma * (dy - dbeta / M - xhat * dgamma / M)
 
 The inference form uses fixed statistics, so dx = gamma / sigma * dy.
-Per-channel sums of float32 inputs are accumulated in float64 (long reductions).
+
+The data is seen as rows (M, C) -- a free reshape when the channels are the last axis --
+and every pass runs over chunks of rows that stay in cache, on all cores. Per-channel
+sums are BLAS row sums (``ones @ chunk``) added over chunks in float64. xhat is never
+stored: the backward pass recomputes it from x (which the tape keeps anyway) chunk by
+chunk, so a training step holds one array per layer less.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from . import parallel
+from .windows import CHUNK_BYTES
 
-def _layout(x, axis):
-    """Reduction axes and the broadcast shape of a per-channel vector, e.g. (1, 1, 1, C)."""
-    axes = tuple(i for i in range(x.ndim) if i != axis)
-    shape = [1] * x.ndim
-    shape[axis] = x.shape[axis]
-    return axes, tuple(shape)
+_ROW_BYTES = CHUNK_BYTES // 4  # elementwise passes: a few arrays of this size per chunk
 
 
-def _channel_sum(a, axes, dtype):
-    """Per-channel sum with a float64 accumulator, returned in ``dtype``."""
-    return a.sum(axis=axes, dtype=np.float64).astype(dtype, copy=False)
+def _rows(a: np.ndarray, axis: int) -> np.ndarray:
+    """a with channels on ``axis`` -> (M, C) rows (a view when the channels are last)."""
+    moved = np.moveaxis(a, axis, -1)
+    return moved.reshape(-1, a.shape[axis])  # (M, C); copies only if channels are not last
+
+
+def _unrows(rows: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
+    """Inverse of ``_rows``: (M, C) -> ``shape`` with channels on ``axis``."""
+    moved = (*shape[:axis], *shape[axis + 1:], shape[axis])
+    return np.moveaxis(rows.reshape(moved), -1, axis)
+
+
+def _row_step(m: int, c: int, itemsize: int) -> int:
+    return max(1, min(m, _ROW_BYTES // max(1, c * itemsize)))
+
+
+def _channel_sums(m, c, dtype, parts):
+    """Per-channel sums over all rows: ``parts(worker, r0, r1)`` gives the chunk's arrays
+    (n, C) to sum; returns one float64 (C,) sum per array."""
+    workers = parallel.num_workers()
+    acc = {}
+
+    def chunk(worker, r0, r1):
+        ones = np.ones(r1 - r0, dtype)
+        for i, part in enumerate(parts(worker, r0, r1)):
+            total = acc.setdefault((worker, i), np.zeros(c, np.float64))
+            total += ones @ part  # a BLAS row sum, exact enough over one cache-sized chunk
+    used = parallel.run_chunks(chunk, m, _row_step(m, c, np.dtype(dtype).itemsize))
+    sums = []
+    for i in range(len({k[1] for k in acc})):
+        total = np.zeros(c, np.float64)
+        for worker in range(max(used, workers)):  # fixed order: the same sum on every run
+            if (worker, i) in acc:
+                total += acc[(worker, i)]
+        sums.append(total)
+    return sums
+
+
+def _normalised(worker, x2, mean, inv_sigma, r0, r1, tag="xhat"):
+    """(x - mean) * inv_sigma for rows r0..r1, in the worker's workspace."""
+    out = parallel.scratch(worker, tag, (r1 - r0, x2.shape[1]), x2.dtype)
+    np.subtract(x2[r0:r1], mean, out=out)
+    out *= inv_sigma
+    return out
 
 
 def batchnorm_train_forward(x, gamma, beta, axis, eps):
@@ -39,67 +80,113 @@ def batchnorm_train_forward(x, gamma, beta, axis, eps):
 
     The cache carries the batch ``mean`` and biased ``var`` (C,) for the moving averages.
     """
-    axes, bshape = _layout(x, axis)
-    count = math.prod(x.shape[i] for i in axes)
     dt = x.dtype
-    mean = _channel_sum(x, axes, dt) / dt.type(count)  # (C,)
-    centred = x - mean.reshape(bshape)
-    var = _channel_sum(centred * centred, axes, dt) / dt.type(count)  # (C,)
-    inv_sigma = 1 / np.sqrt(var + dt.type(eps))  # (C,)
-    xhat = centred
-    xhat *= inv_sigma.reshape(bshape)  # in place: centred is not needed any more
-    y = xhat if gamma is None else xhat * gamma.reshape(bshape)
-    if beta is not None:
-        y = y + beta.reshape(bshape)
-    elif y is xhat:
-        y = xhat.copy()  # xhat stays in the cache: the output must not alias it
-    cache = {"xhat": xhat, "inv_sigma": inv_sigma, "gamma": gamma, "axes": axes,
-             "bshape": bshape, "count": count, "has_beta": beta is not None,
-             "mean": mean, "var": var}
-    return y, cache
+    x2 = _rows(x, axis)  # (M, C)
+    m, c = x2.shape
+    (s1,) = _channel_sums(m, c, dt, lambda w, r0, r1: (x2[r0:r1],))
+    mean = (s1 / m).astype(dt)  # (C,)
+
+    def squares(worker, r0, r1):
+        d = parallel.scratch(worker, "bn_sq", (r1 - r0, c), dt)
+        np.subtract(x2[r0:r1], mean, out=d)
+        d *= d
+        return (d,)
+
+    (s2,) = _channel_sums(m, c, dt, squares)
+    var = (s2 / m).astype(dt)  # (C,)
+    inv_sigma = (1 / np.sqrt(var + dt.type(eps))).astype(dt)  # (C,)
+    scale = inv_sigma if gamma is None else (inv_sigma * gamma).astype(dt)
+    y2 = np.empty((m, c), dt)
+
+    def normalise(worker, r0, r1):
+        out = y2[r0:r1]
+        np.subtract(x2[r0:r1], mean, out=out)  # (x - mean) first: no cancellation
+        out *= scale
+        if beta is not None:
+            out += beta
+
+    parallel.run_chunks(normalise, m, _row_step(m, c, dt.itemsize))
+    cache = {"x2": x2, "mean": mean, "var": var, "inv_sigma": inv_sigma, "gamma": gamma,
+             "count": m, "has_beta": beta is not None, "shape": x.shape, "axis": axis}
+    return _unrows(y2, x.shape, axis), cache
 
 
 def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
     """dy like x -> (dx | None, dgamma: (C,) | None, dbeta: (C,) | None)."""
-    xhat, axes, bshape = cache["xhat"], cache["axes"], cache["bshape"]
-    gamma, dt = cache["gamma"], xhat.dtype
-    dbeta = _channel_sum(dy, axes, dt)  # (C,)
-    dgamma = _channel_sum(dy * xhat, axes, dt)  # (C,)
+    x2, mean, inv_sigma, gamma = cache["x2"], cache["mean"], cache["inv_sigma"], cache["gamma"]
+    dt = x2.dtype
+    m, c = x2.shape
+    dy2 = _rows(np.asarray(dy, dtype=dt), cache["axis"])  # (M, C)
+
+    def parts(worker, r0, r1):
+        xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+        np.multiply(xhat, dy2[r0:r1], out=xhat)  # dy * xhat, in place
+        return dy2[r0:r1], xhat
+
+    s_dy, s_dyxhat = _channel_sums(m, c, dt, parts)
+    dbeta, dgamma = s_dy.astype(dt), s_dyxhat.astype(dt)
     dx = None
     if needs[0]:
-        n = dt.type(cache["count"])
-        scale = cache["inv_sigma"] if gamma is None else gamma * cache["inv_sigma"]  # (C,)
-        dx = dy - (dbeta / n).reshape(bshape)
-        dx -= xhat * (dgamma / n).reshape(bshape)
-        dx *= scale.reshape(bshape)
+        scale = inv_sigma if gamma is None else (gamma * inv_sigma).astype(dt)  # (C,)
+        mean_dy, mean_dyxhat = (s_dy / m).astype(dt), (s_dyxhat / m).astype(dt)
+        dx2 = np.empty((m, c), dt)
+
+        def grad(worker, r0, r1):
+            out = dx2[r0:r1]
+            xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+            xhat *= mean_dyxhat
+            np.subtract(dy2[r0:r1], mean_dy, out=out)
+            out -= xhat
+            out *= scale
+
+        parallel.run_chunks(grad, m, _row_step(m, c, dt.itemsize))
+        dx = _unrows(dx2, cache["shape"], cache["axis"])
     return (dx, dgamma if needs[1] and gamma is not None else None,
             dbeta if needs[2] and cache["has_beta"] else None)
 
 
 def batchnorm_infer_forward(x, gamma, beta, mean, var, axis, eps):
     """Normalise with fixed statistics mean, var: (C,) -> (y, cache)."""
-    _, bshape = _layout(x, axis)
     dt = x.dtype
-    inv_sigma = (1 / np.sqrt(var.astype(dt) + dt.type(eps))).reshape(bshape)
-    xhat = (x - mean.astype(dt).reshape(bshape)) * inv_sigma
-    y = xhat if gamma is None else xhat * gamma.reshape(bshape)
-    if beta is not None:
-        y = y + beta.reshape(bshape)
-    elif y is xhat:
-        y = xhat.copy()
-    return y, {"xhat": xhat, "inv_sigma": inv_sigma, "gamma": gamma, "axis": axis,
-               "has_beta": beta is not None}
+    x2 = _rows(x, axis)
+    m, c = x2.shape
+    mean = mean.astype(dt)
+    inv_sigma = (1 / np.sqrt(var.astype(dt) + dt.type(eps))).astype(dt)
+    scale = inv_sigma if gamma is None else (inv_sigma * gamma).astype(dt)
+    y2 = np.empty((m, c), dt)
+
+    def normalise(worker, r0, r1):
+        out = y2[r0:r1]
+        np.subtract(x2[r0:r1], mean, out=out)
+        out *= scale
+        if beta is not None:
+            out += beta
+
+    parallel.run_chunks(normalise, m, _row_step(m, c, dt.itemsize))
+    return _unrows(y2, x.shape, axis), {"x2": x2, "mean": mean, "inv_sigma": inv_sigma,
+                                        "gamma": gamma, "has_beta": beta is not None,
+                                        "shape": x.shape, "axis": axis}
 
 
 def batchnorm_infer_backward(dy, cache, needs=(True, True, True)):
     """dy like x -> (dx | None, dgamma | None, dbeta | None); mean and var are constants."""
-    xhat, gamma, axis = cache["xhat"], cache["gamma"], cache["axis"]
-    axes, bshape = _layout(xhat, axis)
+    x2, mean, inv_sigma, gamma = cache["x2"], cache["mean"], cache["inv_sigma"], cache["gamma"]
+    dt = x2.dtype
+    m, c = x2.shape
+    dy2 = _rows(np.asarray(dy, dtype=dt), cache["axis"])
     dx = None
     if needs[0]:
-        scale = cache["inv_sigma"] if gamma is None else gamma.reshape(bshape) * cache["inv_sigma"]
-        dx = dy * scale
-    dgamma = _channel_sum(dy * xhat, axes, xhat.dtype) if needs[1] and gamma is not None \
-        else None
-    dbeta = _channel_sum(dy, axes, xhat.dtype) if needs[2] and cache["has_beta"] else None
+        scale = inv_sigma if gamma is None else (gamma * inv_sigma).astype(dt)
+        dx = _unrows(dy2 * scale, cache["shape"], cache["axis"])
+    want_g, want_b = needs[1] and gamma is not None, needs[2] and cache["has_beta"]
+    dgamma = dbeta = None
+    if want_g or want_b:
+        def parts(worker, r0, r1):
+            xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+            np.multiply(xhat, dy2[r0:r1], out=xhat)
+            return dy2[r0:r1], xhat
+
+        s_dy, s_dyxhat = _channel_sums(m, c, dt, parts)
+        dgamma = s_dyxhat.astype(dt) if want_g else None
+        dbeta = s_dy.astype(dt) if want_b else None
     return dx, dgamma, dbeta

@@ -88,7 +88,7 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     ow = output_size(wd, kw, strides[1], *pads[1], dilation[1])
     dtype = np.result_type(x, w)
     x = x.astype(dtype, copy=False)
-    wino = winograd.usable((kh, kw), strides, dilation, groups, c, f)
+    wino = winograd.usable((kh, kw), strides, dilation, groups, c, f, (oh, ow))
     if wino:
         # Winograd reads whole tiles: pad the bottom/right further with zeros to cover them
         tiles, (hp, wp) = winograd.tiles_for((oh, ow), kh)

@@ -136,6 +136,26 @@ def blas_single_threaded():
                 _held["limit"] = None
 
 
+ELEMENT_CHUNK = 1 << 16  # elements per chunk of an elementwise pass (256 KiB of float32)
+
+
+def elementwise(fn, out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+    """``fn(worker, out_chunk, *chunks)`` over matching flat chunks of C-contiguous arrays
+    of one size, on all cores; returns ``out``. For passes too cheap to be worth a thread
+    (small arrays), one call does it all."""
+    flat_out = out.reshape(-1)
+    flats = [a.reshape(-1) for a in arrays]
+    if out.size <= ELEMENT_CHUNK:
+        fn(0, flat_out, *flats)
+        return out
+
+    def chunk(worker, i0, i1):
+        fn(worker, flat_out[i0:i1], *(f[i0:i1] for f in flats))
+
+    run_chunks(chunk, out.size, ELEMENT_CHUNK)
+    return out
+
+
 _scratch: dict = {}
 
 
