@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import parallel, winograd
-from .conv import ConvCache, _cols, _im2col, _kernel_matrix, padded_chunk
+from .conv import ConvCache, _cols, _im2col, _kernel_matrix, im2col_matrix, padded_chunk
 from .windows import chunk_size, select, tap_slices, window_view
 
 
@@ -62,8 +62,12 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             winograd.weight_grad_chunk(worker, xp, gt, kh, g_tiles, acc[worker])
         elif need_w:
             xp = padded_chunk(worker, x, cache.xpads, n0, n1)
-            view = window_view(xp, (kh, kw), cache.strides, cache.dilation, (oh, ow))
-            cols = _cols(worker, view)[None] if groups == 1 else _im2col(view, groups)
+            if groups == 1:
+                cols = im2col_matrix(worker, xp, (kh, kw), cache.strides, cache.dilation,
+                                     (oh, ow))[None]
+            else:
+                view = window_view(xp, (kh, kw), cache.strides, cache.dilation, (oh, ow))
+                cols = _im2col(view, groups)
             dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
             acc[worker] += np.matmul(cols.transpose(0, 2, 1), dyg)  # (G, K, Fg)
         if by_correlation:

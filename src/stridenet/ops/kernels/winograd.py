@@ -113,32 +113,43 @@ def workspace_per_image(tiles_hw, r: int, c: int, f: int) -> int:
 
 
 def kernel_transform(w: np.ndarray) -> np.ndarray:
-    """w: (r, r, C, F) -> U = G w G^T: (a*a, C, F)."""
+    """w: (r, r, C, F) -> U = G w G^T: (a*a, C, F), transformed positions ordered (nu, xi)
+    -- column index first, the order the input transform produces."""
     r, _, c, f = w.shape
     _, g, _ = transforms(OUTPUT_TILE, r, w.dtype)
     a = g.shape[0]
     u = np.tensordot(g, w, axes=(1, 0))  # (a[xi], r, C, F): rows transformed
     u = np.tensordot(g, u, axes=(1, 1))  # (a[nu], a[xi], C, F): columns transformed
-    return np.ascontiguousarray(u.transpose(1, 0, 2, 3)).reshape(a * a, c, f)
+    return np.ascontiguousarray(u).reshape(a * a, c, f)
 
 
 def _input_transform(worker, xp, r, tiles_hw):
-    """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B over every tile: (a*a, P, C)."""
+    """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B of every tile: (a*a, P, C), with
+    positions ordered (nu, xi) and tiles P = (n, ti, tj).
+
+    Rows first, straight from the image: the a rows a tile row reads are one contiguous
+    (a, Wp*C) block, so R[n, ti] = BT @ xp[n, ti*m : ti*m + a] is a batched product with
+    no copy before it. Then the columns: the (a, P*C) gather of R's overlapping column
+    windows, and one more product with BT.
+    """
     m = OUTPUT_TILE
     a = m + r - 1
-    n, _, _, c = xp.shape
+    xp = np.ascontiguousarray(xp)
+    n, _, wp, c = xp.shape
     th, tw = tiles_hw
     p = n * th * tw
     _, _, bt = transforms(m, r, xp.dtype)
-    s0, s1, s2, s3 = xp.strides
-    tiles = as_strided(xp, (a, a, n, th, tw, c), (s1, s2, s0, s1 * m, s2 * m, s3),
-                       writeable=False)  # [i, j, n, ti, tj, c] = xp[n, ti*m + i, tj*m + j, c]
+    s0, s1, _, s3 = xp.strides
+    rows = as_strided(xp, (n, th, a, wp * c), (s0, s1 * m, s1, s3), writeable=False)
+    rr = parallel.scratch(worker, "wino_r", (n, th, a, wp, c), xp.dtype)
+    np.matmul(bt, rows, out=rr.reshape(n, th, a, wp * c))  # [n, ti, xi, w, c]
+    q0, q1, q2, q3, q4 = rr.strides
+    cols = as_strided(rr, (a, a, n, th, tw, c), (q3, q2, q0, q1, q3 * m, q4),
+                      writeable=False)  # [j, xi, n, ti, tj, c] = rr[n, ti, xi, tj*m + j, c]
     d = parallel.scratch(worker, "wino_d", (a, a, n, th, tw, c), xp.dtype)
-    d[...] = tiles
-    t = parallel.scratch(worker, "wino_t", (a, a * p * c), xp.dtype)
-    np.matmul(bt, d.reshape(a, a * p * c), out=t)  # rows: (a[xi], a[j] * P * C)
-    v = d.reshape(a, a, p * c)  # d is no longer needed: reuse it
-    np.matmul(bt, t.reshape(a, a, p * c), out=v)  # columns, for each xi: (a[xi], a[nu], P*C)
+    d[...] = cols
+    v = parallel.scratch(worker, "wino_v", (a, a * p * c), xp.dtype)
+    np.matmul(bt, d.reshape(a, a * p * c), out=v)  # columns: (a[nu], a[xi] * P * C)
     return v.reshape(a * a, p, c)
 
 
@@ -153,14 +164,14 @@ def forward_chunk(worker, xp, u, r, tiles_hw, out):
     at, _, _ = transforms(m, r, xp.dtype)
     v = _input_transform(worker, xp, r, tiles_hw)
     prod = parallel.scratch(worker, "wino_m", (a * a, p, f), xp.dtype)
-    np.matmul(v, u, out=prod)  # one (P, C) @ (C, F) per transformed position
+    np.matmul(v, u, out=prod)  # one (P, C) @ (C, F) per transformed position (nu, xi)
     y1 = parallel.scratch(worker, "wino_y1", (m, a * p * f), xp.dtype)
-    np.matmul(at, prod.reshape(a, a * p * f), out=y1)  # rows back: (m, a * P * F)
+    np.matmul(at, prod.reshape(a, a * p * f), out=y1)  # columns back: (m[j], a[xi] * P * F)
     y = parallel.scratch(worker, "wino_y", (m, m, p * f), xp.dtype)
-    np.matmul(at, y1.reshape(m, a, p * f), out=y)  # columns back: (m[i], m[j], P * F)
-    # [i, j, n, ti, tj, f] -> out[n, ti*m + i, tj*m + j, f]
-    out.reshape(n, th, m, tw, m, f)[...] = y.reshape(m, m, n, th, tw, f).transpose(2, 3, 0, 4,
-                                                                                     1, 5)
+    np.matmul(at, y1.reshape(m, a, p * f), out=y)  # rows back, for each j: (m[i], P * F)
+    # [j, i, n, ti, tj, f] -> out[n, ti*m + i, tj*m + j, f]
+    out.reshape(n, th, m, tw, m, f)[...] = y.reshape(m, m, n, th, tw, f).transpose(2, 3, 1, 4,
+                                                                                     0, 5)
 
 
 def forward_into(worker, xp, u, r, tiles_hw, out):
@@ -176,7 +187,8 @@ def forward_into(worker, xp, u, r, tiles_hw, out):
 
 
 def weight_grad_chunk(worker, xp, g, r, tiles_hw, acc):
-    """acc (a*a, C, F) += sum over tiles of (BT d B)^T (AT^T g AT), per transformed position.
+    """acc (a*a, C, F) += sum over tiles of (BT d B)^T (AT^T g AT), per transformed position
+    (ordered (nu, xi), as everywhere here).
 
     xp: (n, th*m + r - 1, tw*m + r - 1, C) as in the forward; g: (n, th*m, tw*m, F), zero
     beyond the real output. ``kernel_grad(acc)`` turns the sum into dw.
@@ -188,21 +200,21 @@ def weight_grad_chunk(worker, xp, g, r, tiles_hw, acc):
     p = n * th * tw
     at, _, _ = transforms(m, r, xp.dtype)
     v = _input_transform(worker, xp, r, tiles_hw)  # (a*a, P, C)
-    # g tiles [i, j, n, ti, tj, f] = g[n, ti*m + i, tj*m + j, f], then AT^T g AT
+    # g tiles [j, i, n, ti, tj, f] = g[n, ti*m + i, tj*m + j, f], then AT^T g AT
     gt = parallel.scratch(worker, "wino_g", (m, m, n, th, tw, f), g.dtype)
-    gt[...] = g.reshape(n, th, m, tw, m, f).transpose(2, 4, 0, 1, 3, 5)
+    gt[...] = g.reshape(n, th, m, tw, m, f).transpose(4, 2, 0, 1, 3, 5)
     g1 = parallel.scratch(worker, "wino_g1", (a, m * p * f), g.dtype)
-    np.matmul(at.T, gt.reshape(m, m * p * f), out=g1)  # rows: (a, m * P * F)
+    np.matmul(at.T, gt.reshape(m, m * p * f), out=g1)  # columns: (a[nu], m[i] * P * F)
     g2 = parallel.scratch(worker, "wino_g2", (a, a, p * f), g.dtype)
-    np.matmul(at.T, g1.reshape(a, m, p * f), out=g2)  # columns: (a, a, P * F)
+    np.matmul(at.T, g1.reshape(a, m, p * f), out=g2)  # rows, for each nu: (a[xi], P * F)
     acc += np.matmul(v.transpose(0, 2, 1), g2.reshape(a * a, p, f))  # (a*a, C, F)
 
 
 def kernel_grad(acc: np.ndarray, r: int) -> np.ndarray:
-    """acc (a*a, C, F) -> dw = G^T acc G: (r, r, C, F)."""
+    """acc (a*a, C, F), positions (nu, xi) -> dw = G^T acc G: (r, r, C, F)."""
     _, g, _ = transforms(OUTPUT_TILE, r, acc.dtype)
     a = g.shape[0]
-    m4 = acc.reshape(a, a, *acc.shape[1:])
-    dw = np.tensordot(g.T, m4, axes=(1, 0))  # (r, a, C, F)
-    dw = np.tensordot(g.T, dw, axes=(1, 1))  # (r[b], r[a], C, F)
+    m4 = acc.reshape(a, a, *acc.shape[1:])  # [nu, xi, C, F]
+    dw = np.tensordot(g.T, m4, axes=(1, 1))  # rows: (r[a], a[nu], C, F)
+    dw = np.tensordot(g.T, dw, axes=(1, 1))  # columns: (r[b], r[a], C, F)
     return np.ascontiguousarray(dw.transpose(1, 0, 2, 3))
