@@ -30,7 +30,11 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
     dtype = np.result_type(dy, x)
     dy = dy.astype(dtype, copy=False)
     need_x, need_w, need_b = needs[0], needs[1], needs[2] and cache.has_bias
-    by_correlation = need_x and tuple(cache.strides) == (1, 1) and groups == 1
+    # dx, stride 1: a correlation of the padded gradient (F channels in) -- unless the input
+    # has fewer channels than the output, where one product g @ W^T and a scatter of its
+    # KH*KW column blocks (C channels each) moves less: "col2im", also used for strides
+    by_correlation = need_x and tuple(cache.strides) == (1, 1) and groups == 1 and \
+        (cache.winograd or c >= f)
     workers = parallel.num_workers()
     dbs = np.zeros((workers, f), dtype) if need_b else None
     dx = np.empty((n, h, wd, c), dtype) if need_x else None
@@ -45,6 +49,7 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         acc = np.zeros((workers, *_kernel_matrix(w, groups).shape), dtype) if need_w else None
         gp_hw = (h + (kh - 1) * cache.dilation[0], wd + (kw - 1) * cache.dilation[1])
         w_rot = _rotated(w).reshape(kh * kw * f, c) if by_correlation else None
+        w_t = _kernel_matrix(w, 1)[0].T if need_x and groups == 1 else None  # (F, K)
         # the largest im2col workspace per image: x's for dw, or g's for dx
         per_image = kh * kw * max(oh * ow * c, h * wd * f if by_correlation else 0)
 
@@ -82,8 +87,12 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             dxp = parallel.scratch(worker, "dxp", (n1 - n0, h + pt + pb, wd + pl + pr, c),
                                    dtype)
             dxp[...] = 0
-            dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
-            _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation, (oh, ow))
+            if groups == 1:
+                _input_grad_by_col2im(worker, dxp, g, w_t, cache, (kh, kw))
+            else:
+                dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
+                _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation,
+                                    (oh, ow))
             dx[n0:n1] = dxp[:, pt:pt + h, pl:pl + wd, :]
 
     used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize))
@@ -144,6 +153,23 @@ def _padded_gradient(worker, g4, cache, gp_hw):
         gp[:, dst_r:dst_r + rows, dst_c:dst_c + cols] = g4[:, src_r:src_r + rows,
                                                            src_c:src_c + cols]
     return gp
+
+
+def _input_grad_by_col2im(worker, dxp, g, w_t, cache, kernel):
+    """dxp (n, Hp, Wp, C) += col2im(g @ W^T): one product, then per kernel tap a strided add.
+
+    (g @ W^T)[row, (a, b, c)] is what output ``row`` sends back through tap (a, b) to
+    channel c; within one tap no two outputs share a cell, so each add is a plain slice.
+    """
+    kh, kw = kernel
+    n, c = dxp.shape[0], dxp.shape[-1]
+    oh, ow = cache.out_hw
+    back = parallel.scratch(worker, "col2im", (g.shape[0], w_t.shape[1]), g.dtype)
+    np.matmul(g, w_t, out=back)  # (rows, KH*KW*C)
+    back6 = back.reshape(n, oh, ow, kh, kw, c)
+    for a in range(kh):
+        for b in range(kw):
+            dxp[tap_slices(a, b, cache.strides, cache.dilation, (oh, ow))] += back6[:, :, :, a, b]
 
 
 def _input_grad_by_taps(dxp, dyg, w, groups, strides, dilation, out_hw):
