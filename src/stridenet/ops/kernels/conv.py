@@ -78,7 +78,7 @@ def _cols_t(worker, xp, kernel, strides, dilation, out_hw) -> np.ndarray:
     n, _, _, c = xp.shape
     (kh, kw), (oh, ow) = kernel, out_hw
     (sh, sw), (dh, dw) = strides, dilation
-    cols = parallel.scratch(worker, "cols_t", (kh, kw, c, n, oh, ow), xp.dtype)
+    cols = parallel.scratch(worker, "cols", (kh, kw, c, n, oh, ow), xp.dtype)
     for a in range(kh):
         for b in range(kw):
             tap = xp[:, a * dh:a * dh + sh * (oh - 1) + 1:sh, b * dw:b * dw + sw * (ow - 1) + 1:sw]

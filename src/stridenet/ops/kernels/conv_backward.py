@@ -50,8 +50,9 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         gp_hw = (h + (kh - 1) * cache.dilation[0], wd + (kw - 1) * cache.dilation[1])
         w_rot = _rotated(w).reshape(kh * kw * f, c) if by_correlation else None
         w_t = _kernel_matrix(w, 1)[0].T if need_x and groups == 1 else None  # (F, K)
-        # the largest im2col workspace per image: x's for dw, or g's for dx
-        per_image = kh * kw * max(oh * ow * c, h * wd * f if by_correlation else 0)
+        # the largest workspace per image: im2col of x (dw) or of g (dx), or the masked g
+        per_image = max(kh * kw * max(oh * ow * c, h * wd * f if by_correlation else 0),
+                        2 * oh * ow * f)
 
     def chunk(worker, n0, n1):
         rows = (n1 - n0) * oh * ow
@@ -164,7 +165,7 @@ def _input_grad_by_col2im(worker, dxp, g, w_t, cache, kernel):
     kh, kw = kernel
     n, c = dxp.shape[0], dxp.shape[-1]
     oh, ow = cache.out_hw
-    back = parallel.scratch(worker, "col2im", (g.shape[0], w_t.shape[1]), g.dtype)
+    back = parallel.scratch(worker, "cols", (g.shape[0], w_t.shape[1]), g.dtype)
     np.matmul(g, w_t, out=back)  # (rows, KH*KW*C)
     back6 = back.reshape(n, oh, ow, kh, kw, c)
     for a in range(kh):
