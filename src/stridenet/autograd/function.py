@@ -10,6 +10,8 @@ input requires a gradient and recording is enabled.
 
 from __future__ import annotations
 
+import weakref
+
 from .grad_mode import is_grad_enabled
 
 
@@ -25,14 +27,25 @@ class Context:
 
 
 class Node:
-    """A recorded call: which Function ran, its context and its input Tensors."""
+    """A recorded call: which Function ran, its context, and where its gradients go.
 
-    __slots__ = ("fn", "ctx", "inputs")
+    ``edges`` has one entry per input: None (no gradient wanted), or ``(target, shape)``
+    with target the input's own Node (an intermediate result) or the input Tensor itself
+    (a leaf). A node does not hold its intermediate inputs, so their arrays are freed as
+    soon as nothing else uses them -- only what a ``ctx`` saved for backward stays, as in
+    PyTorch. ``inputs`` (the Tensors) is kept only by Functions that ask for it
+    (``keeps_inputs``): the losses read the logits behind a final softmax from there.
+    ``output`` is a weak reference to the result (for ``retain_grad``).
+    """
 
-    def __init__(self, fn, ctx, inputs):
+    __slots__ = ("fn", "ctx", "edges", "inputs", "output")
+
+    def __init__(self, fn, ctx, edges, inputs=None):
         self.fn = fn
         self.ctx = ctx
+        self.edges = edges
         self.inputs = inputs
+        self.output = None
 
     def release(self) -> None:
         # Drop the saved arrays once used, so activations are freed during backward.
@@ -41,6 +54,8 @@ class Node:
 
 class Function:
     """Base class: subclasses define static ``forward`` and ``backward``."""
+
+    keeps_inputs = False  # True: the tape node keeps the input Tensors (see Node)
 
     @staticmethod
     def forward(ctx, *arrays, **params):  # pragma: no cover - interface
@@ -65,5 +80,9 @@ class Function:
         y = cls.forward(ctx, *arrays, **params)
         out = Tensor._from_array(y, requires_grad=record)
         if record:
-            out._node = Node(cls, ctx, inputs)
+            edges = tuple((t._node if t._node is not None else t, t.shape) if need else None
+                          for t, need in zip(inputs, needs))
+            node = Node(cls, ctx, edges, inputs if cls.keeps_inputs else None)
+            node.output = weakref.ref(out)
+            out._node = node
         return out

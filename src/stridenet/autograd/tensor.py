@@ -42,6 +42,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def _accumulate(t, g) -> None:
+    """t.grad += g (a fresh array in t's dtype when t has none yet)."""
+    g_own = g.astype(t.dtype, copy=True)
+    t.grad = g_own if t.grad is None else t.grad + g_own
+
+
 class Tensor:
     """An n-dimensional array that can record how it was computed.
 
@@ -132,23 +138,23 @@ class Tensor:
         self.grad = None
 
     # -- backward ---------------------------------------------------------
-    def _topological_order(self) -> list[Tensor]:
-        """Tensors reachable from self through recorded nodes, output first."""
+    def _topological_order(self) -> list:
+        """Nodes reachable from self's node through the edges, output first."""
         order, seen = [], set()
-        stack = [(self, False)]
+        stack = [(self._node, False)]
         while stack:
-            t, done = stack.pop()
+            node, done = stack.pop()
             if done:
-                order.append(t)
+                order.append(node)
                 continue
-            if id(t) in seen:
+            if id(node) in seen:
                 continue
-            seen.add(id(t))
-            stack.append((t, True))
-            if t._node is not None:
-                for inp in t._node.inputs:
-                    if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in seen:
-                        stack.append((inp, False))
+            seen.add(id(node))
+            stack.append((node, True))
+            for edge in node.edges:
+                if edge is not None and not isinstance(edge[0], Tensor) \
+                        and id(edge[0]) not in seen:
+                    stack.append((edge[0], False))
         order.reverse()
         return order
 
@@ -169,17 +175,18 @@ class Tensor:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"grad has shape {grad.shape}, expected {self.shape}")
-        grads = {id(self): grad}
-        for t in self._topological_order():
-            g = grads.pop(id(t), None)
+        if self._node is None:  # a leaf: its gradient is the upstream one
+            _accumulate(self, grad)
+            return
+        grads = {id(self._node): grad}  # summed gradient of each node's output
+        leaves = {}  # id -> (leaf, summed gradient), in the order first reached
+        for node in self._topological_order():
+            g = grads.pop(id(node), None)
             if g is None:
                 continue
-            node = t._node
-            if node is None or t._retain:
-                g_own = g.astype(t.dtype, copy=True)
-                t.grad = g_own if t.grad is None else t.grad + g_own
-            if node is None:
-                continue
+            out = node.output()
+            if out is not None and out._retain:
+                _accumulate(out, g)
             if node.ctx is None:
                 raise RuntimeError(
                     "backward through a graph a second time: pass retain_graph=True the first time"
@@ -187,15 +194,21 @@ class Tensor:
             in_grads = node.fn.backward(node.ctx, g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for inp, need, ig in zip(node.inputs, node.ctx.needs_input_grad, in_grads):
-                if not need or ig is None:
+            for edge, need, ig in zip(node.edges, node.ctx.needs_input_grad, in_grads):
+                if edge is None or not need or ig is None:
                     continue
-                ig = unbroadcast(np.asarray(ig), inp.shape)
-                key = id(inp)
+                target, shape = edge
+                ig = unbroadcast(np.asarray(ig), shape)
+                key = id(target)
                 # Out of place: a backward may hand the same array to two inputs.
-                grads[key] = grads[key] + ig if key in grads else ig
+                if isinstance(target, Tensor):
+                    leaves[key] = (target, leaves[key][1] + ig if key in leaves else ig)
+                else:
+                    grads[key] = grads[key] + ig if key in grads else ig
             if not retain_graph:
                 node.release()
+        for leaf, g in leaves.values():
+            _accumulate(leaf, g)
 
     # -- operators (defined in math_ops) -----------------------------------
     def __add__(self, other):

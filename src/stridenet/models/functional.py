@@ -43,11 +43,19 @@ def graph_layers(inputs: list, nodes: list) -> list:
 def run_graph(inputs: list, nodes: list, outputs: list, values: list, training: bool):
     """Evaluate the graph on concrete ``values`` (one per input)."""
     env = {id(sym): v for sym, v in zip(inputs, values)}
-    for node in nodes:
+    # drop each value after its last use, so that what backward does not need is freed
+    # during the forward pass already (the tape keeps only what the ops saved)
+    last_use = {id(p): i for i, node in enumerate(nodes) for p in node.inputs}
+    keep = {id(o) for o in outputs}
+    for i, node in enumerate(nodes):
         args = [env[id(p)] for p in node.inputs]
         arg = args if len(args) > 1 else args[0]
         env[id(node)] = node.layer(arg, training=training, **{
             k: v for k, v in node.kwargs.items() if k != "training"})
+        del args, arg
+        for p in node.inputs:
+            if last_use.get(id(p)) == i and id(p) not in keep:
+                env.pop(id(p), None)
     return [env[id(o)] for o in outputs]
 
 

@@ -34,8 +34,10 @@ ReLUFunction = _unary("ReLUFunction", K.relu_forward, K.relu_backward)
 LeakyReLUFunction = _unary("LeakyReLUFunction", K.leaky_relu_forward, K.leaky_relu_backward)
 ELUFunction = _unary("ELUFunction", K.elu_forward, K.elu_backward)
 SigmoidFunction = _unary("SigmoidFunction", K.sigmoid_forward, K.sigmoid_backward)
+SigmoidFunction.keeps_inputs = True  # the losses read the logits from the tape
 TanhFunction = _unary("TanhFunction", K.tanh_forward, K.tanh_backward)
 SoftmaxFunction = _unary("SoftmaxFunction", K.softmax_forward, K.softmax_backward)
+SoftmaxFunction.keeps_inputs = True
 LogSoftmaxFunction = _unary("LogSoftmaxFunction", K.log_softmax_forward, K.log_softmax_backward)
 GELUFunction = _unary("GELUFunction", K.gelu_forward, K.gelu_backward)
 
