@@ -74,8 +74,10 @@ class Function:
         from .tensor import Tensor
 
         arrays = tuple(t.data if isinstance(t, Tensor) else t for t in inputs)
-        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-        record = is_grad_enabled() and any(needs)
+        record = is_grad_enabled()
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs) if record \
+            else (False,) * len(inputs)
+        record = record and any(needs)
         ctx = Context(needs if record else (False,) * len(inputs))
         y = cls.forward(ctx, *arrays, **params)
         out = Tensor._from_array(y, requires_grad=record)

@@ -10,6 +10,9 @@ from .. import config
 from ..autograd import Tensor
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def float_input(value, name: str, op: str):
     """A Tensor (kept, so gradients flow) or an array converted to a float dtype.
 
@@ -17,18 +20,19 @@ def float_input(value, name: str, op: str):
     Anything non-numeric is a TypeError naming the argument.
     """
     if isinstance(value, Tensor):
-        if not np.issubdtype(value.dtype, np.floating):
+        if value.data.dtype.kind != "f":
             raise TypeError(f"{op}: {name} must be a floating point tensor, got {value.dtype}")
+        return value
+    if type(value) is np.ndarray and value.dtype in _FLOATS:  # the common case, quickly
         return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as e:  # ragged lists and the like
         raise TypeError(f"{op}: {name} could not be read as an array: {e}") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ) or np.issubdtype(arr.dtype, np.complexfloating):
+    # kinds: b bool, i/u integers, f floats; complex, object, strings, dates are refused
+    if arr.dtype.kind not in "biuf":
         raise TypeError(f"{op}: {name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype not in (np.float32, np.float64):
+    if arr.dtype not in _FLOATS:
         arr = arr.astype(config.floatx())
     return arr
 

@@ -95,6 +95,13 @@ def resolve_padding(padding, sizes, kernel, strides, dilation, causal_ok=False) 
 
 def as_tuple(value, rank: int, name: str) -> tuple[int, ...]:
     """An int or a tuple of ``rank`` positive ints (strides, sizes, dilation)."""
+    if type(value) is int:  # the common case, quickly
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+        return (value,) * rank
+    if type(value) is tuple and len(value) == rank and all(type(v) is int and v > 0
+                                                            for v in value):
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         vals = (int(value),) * rank
     elif isinstance(value, tuple | list) and len(value) == rank and all(
