@@ -119,8 +119,9 @@ def test_pool2d_three_way(pool, strides, padding, ceil_mode):
 
 @pytest.mark.parametrize("pool,strides,padding", [((2, 2), None, "valid"), ((3, 3), 2, "same"),
                                                   ((2, 2), None, 1)])
-def test_max_pool2d_in_many_chunks(monkeypatch, pool, strides, padding):
-    """Chunks of images on several workers give the single-chunk result (with ties)."""
+def test_pool2d_in_many_chunks(monkeypatch, pool, strides, padding):
+    """Chunks of images on several workers give the single-chunk result (max pooling with
+    ties too)."""
     from stridenet.ops.kernels import windows
 
     def grads(x):
@@ -138,6 +139,10 @@ def test_max_pool2d_in_many_chunks(monkeypatch, pool, strides, padding):
     check_op(lambda x: max_pool2d(x, pool, strides, padding),
              lambda x: ref.pool2d(x, "max", pool, s, pads, False),
              [distinct((7, 6, 6, 3), seed=4)], check_f32=False)
+    for cip in (False, True):
+        check_op(lambda x, cip=cip: avg_pool2d(x, pool, strides, padding, cip),
+                 lambda x, cip=cip: ref.pool2d(x, "avg", pool, s, pads, False, cip),
+                 [distinct((7, 6, 6, 3), seed=5)], check_f32=False)
 
 
 POOL1D_CONFIGS = _valid((7,), [((k,), *rest) for k, *rest in itertools.product(

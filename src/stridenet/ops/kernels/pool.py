@@ -22,6 +22,7 @@ row-major window order (as PyTorch on the CPU does).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -131,8 +132,7 @@ def max_pool2d_backward(dy, cache: PoolCache):
     # Without overlap every padded cell is read by at most one (tap, output) pair; when the
     # windows also tile the padded input exactly, every cell is written once: no zeroing.
     overlap = any(s < k for s, k in zip(cache.strides, cache.pool))
-    tiled = all(s == k and o * s == p for o, s, k, p in zip(cache.out_hw, cache.strides,
-                                                             cache.pool, xp.shape[1:3]))
+    tiled = _tiles_exactly(cache.out_hw, cache.strides, cache.pool, xp.shape[1:3])
     dxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=dtype)
     has_nan = bool(np.isnan(y).any())
     real_h, real_w = cache.real
@@ -166,20 +166,29 @@ def max_pool2d_backward(dy, cache: PoolCache):
     return _crop(dxp, cache)
 
 
+def _tiles_exactly(out_hw, strides, pool, padded_hw) -> bool:
+    """Do the windows cover the padded input exactly once (stride = pool, no remainder)?"""
+    return all(s == k and o * s == p for o, s, k, p in zip(out_hw, strides, pool, padded_hw))
+
+
 def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mode=False):
     """x: (N, H, W, C) -> (y: (N, OH, OW, C), cache). ``pads``: ((top, bottom), (left, right))."""
     n, h, w, c = x.shape
     out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
     xp = pad_nhwc(x, full, value=0.0)
-    y = None
-    for _, _, slc in _taps(pool, strides, out_hw):
-        if y is None:
-            y = xp[slc].copy()  # (N, OH, OW, C)
-        else:
-            y += xp[slc]
+    y = np.empty((n, *out_hw, c), x.dtype)
     count = _window_counts((h, w), tuple(pool), tuple(strides), tuple(map(tuple, pads)),
                            out_hw, bool(count_include_pad), y.dtype)  # (OH, OW, 1)
-    y /= count
+    taps = [slc for _, _, slc in _taps(pool, strides, out_hw)]
+
+    def chunk(worker, n0, n1):
+        xs, ys = xp[n0:n1], y[n0:n1]
+        ys[...] = xs[taps[0]]
+        for slc in taps[1:]:
+            ys += xs[slc]
+        ys /= count
+
+    parallel.run_chunks(chunk, n, chunk_size(n, 2 * xp[0].size, x.itemsize))
     cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=xp.shape,
                       pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)
     return y, cache
@@ -187,10 +196,24 @@ def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mod
 
 def avg_pool2d_backward(dy, cache: PoolCache):
     """dy: (N, OH, OW, C) -> dx: (N, H, W, C): each cell of a window gets dy / count."""
-    g = dy / cache.count  # (N, OH, OW, C)
-    dxp = np.zeros(cache.padded_shape, dtype=g.dtype)
-    for _, _, slc in _taps(cache.pool, cache.strides, cache.out_hw):
-        dxp[slc] += g
+    dtype = np.result_type(dy, cache.count)
+    tiled = _tiles_exactly(cache.out_hw, cache.strides, cache.pool, cache.padded_shape[1:3])
+    dxp = (np.empty if tiled else np.zeros)(cache.padded_shape, dtype=dtype)
+    taps = [slc for _, _, slc in _taps(cache.pool, cache.strides, cache.out_hw)]
+
+    def chunk(worker, n0, n1):
+        g = parallel.scratch(worker, "pool_g", (n1 - n0, *dy.shape[1:]), dtype)
+        np.divide(dy[n0:n1], cache.count, out=g)  # (n, OH, OW, C)
+        dxs = dxp[n0:n1]
+        for slc in taps:
+            if tiled:  # every cell belongs to exactly one window: assign, no zeroing
+                dxs[slc] = g
+            else:
+                dxs[slc] += g
+
+    n = cache.padded_shape[0]
+    parallel.run_chunks(chunk, n, chunk_size(n, 3 * math.prod(cache.padded_shape[1:]),
+                                             np.dtype(dtype).itemsize))
     return _crop(dxp, cache)
 
 
