@@ -192,3 +192,10 @@ def test_large_inputs_run_in_chunks_on_all_cores(name):
     np.testing.assert_array_equal(y.numpy().ravel(), want)
     grad = np.where(x > 0, dy.ravel(), 0) if name == "relu" else dy.ravel() * (1 - want * want)
     np.testing.assert_allclose(t.grad.ravel(), grad, rtol=1e-6, atol=0)
+
+
+def test_relu_gradient_in_float16_and_big_endian():
+    for dtype in (np.float16, np.dtype(">f4")):
+        t = sn.Tensor(np.array([1.5, -2.0, 0.0, 3.0], dtype), requires_grad=True)
+        sn.ops.relu(t).backward(np.array([1.0, 1.0, 1.0, 2.0]))
+        np.testing.assert_array_equal(t.grad, [1.0, 0.0, 0.0, 2.0])

@@ -222,6 +222,11 @@ def test_conv2d_rejects_bad_input(x_shape, k_shape, kw, match):
         sn.ops.conv2d(np.zeros(x_shape), np.zeros(k_shape), **kw)
 
 
+def test_kernel_without_filters_is_refused():
+    with pytest.raises(ValueError, match=r"kernel \(3, 3, 1, 0\) has no filters"):
+        sn.ops.conv2d(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 0)))
+
+
 def test_conv_rejects_bad_dtypes():
     with pytest.raises(TypeError, match="x must hold real numbers"):
         sn.ops.conv2d(np.array([[["a"]]]), np.zeros((1, 1, 1, 1)))

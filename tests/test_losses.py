@@ -203,3 +203,19 @@ def test_shape_and_argument_checks():
         L.categorical_crossentropy(z, z, axis=2)
     with pytest.raises(TypeError, match="y_pred must hold real numbers"):
         L.binary_crossentropy(z, np.array([["a"] * 3] * 4))
+
+
+def test_evaluation_uses_the_logits_behind_a_softmax_as_training_does():
+    """With confident wrong predictions the probabilities round to 0: the loss must come
+    from the logits both under the tape (training) and without it (evaluate, val_loss)."""
+    model = sn.Sequential([sn.layers.Input((2,)), sn.layers.Dense(3, activation="softmax")])
+    model.set_weights([np.array([[60.0, 0, 0], [0, 0, 0]], np.float32),
+                       np.zeros(3, np.float32)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = np.array([[2.0, 0.0]], np.float32), np.array([2])
+    taped = float(model.loss(y, model(sn.Tensor(x), training=True)).numpy())
+    with sn.no_grad():
+        untaped = float(model.loss(y, model(x)).numpy())
+    assert taped == pytest.approx(120.0, rel=1e-5)  # -log softmax = 120 - 0, from the logits
+    assert untaped == pytest.approx(taped, rel=1e-6)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(taped, rel=1e-6)

@@ -300,3 +300,8 @@ def test_rejects_bad_flags_and_dtypes():
         max_pool2d(np.array([[[["a"]]]]), 1)
     with pytest.raises(TypeError, match="x must be a floating point tensor"):
         avg_pool1d(sn.Tensor(np.zeros((1, 3, 1), int)), 1)
+
+
+def test_empty_batch_pools_to_an_empty_batch():
+    x = np.zeros((0, 4, 4, 2), np.float32)
+    assert max_pool2d(x, 2).shape == avg_pool2d(x, 2).shape == (0, 2, 2, 2)

@@ -105,3 +105,12 @@ def test_winograd_and_im2col_agree_on_the_spec_layers(monkeypatch):
         outs.append([y.numpy(), tx.grad, tw.grad])
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_one_channel_input_with_a_stride_zero_axis(always_winograd):
+    """x[..., None] gives the channel axis stride 0; the row transform must not read it."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 8, 9))[..., None]  # (2, 8, 9, 1), channel stride 0
+    w = rng.standard_normal((5, 5, 1, 2))
+    want = ref.conv2d(np.ascontiguousarray(x), w, None, (1, 1), ((0, 0), (0, 0)))
+    np.testing.assert_allclose(sn.ops.conv2d(x, w).numpy(), want, atol=1e-10)

@@ -9,20 +9,21 @@ tape and uses the fused, numerically stable logits formula, as Keras does.
 from __future__ import annotations
 
 from . import ops
-from .ops.activations import SigmoidFunction, SoftmaxFunction
 
 
 def _logits_behind(y_pred, activation: str):
-    """The logits fed to the final softmax (over the last axis) or sigmoid, if any."""
-    node = getattr(y_pred, "_node", None)
-    if node is None or node.ctx is None:
+    """The logits fed to the final softmax (over the last axis) or sigmoid, if any.
+
+    ``ops.softmax`` and ``ops.sigmoid`` attach their input to their output, whether or
+    not a tape records, so training and evaluation use the same (stable) formula.
+    """
+    found = getattr(y_pred, "_logits", None)
+    if found is None or found[0] != activation:
         return None
-    if activation == "softmax" and node.fn is SoftmaxFunction:
-        _, axis = node.ctx.cache
-        return node.inputs[0] if axis == y_pred.ndim - 1 else None
-    if activation == "sigmoid" and node.fn is SigmoidFunction:
-        return node.inputs[0]
-    return None
+    _, logits, axis = found
+    if activation == "softmax" and axis != y_pred.ndim - 1:
+        return None
+    return logits
 
 
 class Loss:

@@ -33,18 +33,15 @@ class Node:
     with target the input's own Node (an intermediate result) or the input Tensor itself
     (a leaf). A node does not hold its intermediate inputs, so their arrays are freed as
     soon as nothing else uses them -- only what a ``ctx`` saved for backward stays, as in
-    PyTorch. ``inputs`` (the Tensors) is kept only by Functions that ask for it
-    (``keeps_inputs``): the losses read the logits behind a final softmax from there.
-    ``output`` is a weak reference to the result (for ``retain_grad``).
+    PyTorch. ``output`` is a weak reference to the result (for ``retain_grad``).
     """
 
-    __slots__ = ("fn", "ctx", "edges", "inputs", "output")
+    __slots__ = ("fn", "ctx", "edges", "output")
 
-    def __init__(self, fn, ctx, edges, inputs=None):
+    def __init__(self, fn, ctx, edges):
         self.fn = fn
         self.ctx = ctx
         self.edges = edges
-        self.inputs = inputs
         self.output = None
 
     def release(self) -> None:
@@ -54,8 +51,6 @@ class Node:
 
 class Function:
     """Base class: subclasses define static ``forward`` and ``backward``."""
-
-    keeps_inputs = False  # True: the tape node keeps the input Tensors (see Node)
 
     @staticmethod
     def forward(ctx, *arrays, **params):  # pragma: no cover - interface
@@ -84,7 +79,7 @@ class Function:
         if record:
             edges = tuple((t._node if t._node is not None else t, t.shape) if need else None
                           for t, need in zip(inputs, needs))
-            node = Node(cls, ctx, edges, inputs if cls.keeps_inputs else None)
+            node = Node(cls, ctx, edges)
             node.output = weakref.ref(out)
             out._node = node
         return out

@@ -9,7 +9,6 @@ import numpy as np
 from .. import config
 from ..autograd import Tensor
 
-
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 

@@ -34,10 +34,8 @@ ReLUFunction = _unary("ReLUFunction", K.relu_forward, K.relu_backward)
 LeakyReLUFunction = _unary("LeakyReLUFunction", K.leaky_relu_forward, K.leaky_relu_backward)
 ELUFunction = _unary("ELUFunction", K.elu_forward, K.elu_backward)
 SigmoidFunction = _unary("SigmoidFunction", K.sigmoid_forward, K.sigmoid_backward)
-SigmoidFunction.keeps_inputs = True  # the losses read the logits from the tape
 TanhFunction = _unary("TanhFunction", K.tanh_forward, K.tanh_backward)
 SoftmaxFunction = _unary("SoftmaxFunction", K.softmax_forward, K.softmax_backward)
-SoftmaxFunction.keeps_inputs = True
 LogSoftmaxFunction = _unary("LogSoftmaxFunction", K.log_softmax_forward, K.log_softmax_backward)
 GELUFunction = _unary("GELUFunction", K.gelu_forward, K.gelu_backward)
 
@@ -69,7 +67,10 @@ def elu(x, alpha=1.0):
 
 def sigmoid(x):
     """1 / (1 + exp(-x)) elementwise, in (0, 1). x: (...) -> (...)"""
-    return SigmoidFunction.apply(float_input(x, "x", "sigmoid"))
+    x = float_input(x, "x", "sigmoid")
+    out = SigmoidFunction.apply(x)
+    out._logits = ("sigmoid", x, None)  # what the losses use, as Keras does (see losses)
+    return out
 
 
 def tanh(x):
@@ -80,7 +81,10 @@ def tanh(x):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max first). x: (...) -> (...)"""
     x = float_input(x, "x", "softmax")
-    return SoftmaxFunction.apply(x, axis=_axis(axis, x, "softmax"))
+    axis = _axis(axis, x, "softmax")
+    out = SoftmaxFunction.apply(x, axis=axis)
+    out._logits = ("softmax", x, axis)  # what the losses use, as Keras does (see losses)
+    return out
 
 
 def log_softmax(x, axis=-1):

@@ -56,6 +56,9 @@ def _prepare(op, x, kernel, bias, strides, padding, dilation_rate, groups, rank,
     strides = as_tuple(strides, rank, f"{op}: strides")
     dilation = as_tuple(dilation_rate, rank, f"{op}: dilation_rate")
     c, cg, f = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
+    if f == 0 or cg == 0:
+        raise ValueError(f"{op}: kernel {tuple(kernel.shape)} has no filters or no input "
+                         f"channels")
     if c % groups or f % groups:
         raise ValueError(
             f"{op}: groups={groups} must divide the input channels ({c}) and the filters ({f}); "

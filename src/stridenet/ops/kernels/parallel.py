@@ -15,6 +15,7 @@ added in worker order, so a run is bit-for-bit repeatable on the same machine.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import math
 import os
@@ -83,26 +84,47 @@ def run_chunks(fn, n: int, step: int) -> int:
     """Call ``fn(worker, n0, n1)`` for each chunk ``[n0, n1)`` of ``range(n)`` of size ``step``.
 
     Returns the number of workers used; ``worker`` (in ``0..workers-1``) says which
-    scratch buffers and partial sums a call may use: no two calls run at once with the
-    same worker number.
+    per-call partial sums a chunk may add to: no two chunks run at once with the same
+    worker number. (Workspaces from ``scratch`` belong to the running thread instead.)
+    If a chunk raises, the chunks not yet started are skipped, the running ones are
+    waited for, and the exception is raised here.
     """
     starts = list(range(0, n, step))
     workers = min(num_workers(), len(starts))
     if workers <= 1 or threading.current_thread().name.startswith("stridenet"):
         for n0 in starts:
-            fn(0, n0, min(n, n0 + step))
+            _in_chunk(fn, 0, n0, min(n, n0 + step))
         return 1
+    stop = threading.Event()
 
     def work(k):
         for n0 in starts[k::workers]:
-            fn(k, n0, min(n, n0 + step))
+            if stop.is_set():
+                return
+            _in_chunk(fn, k, n0, min(n, n0 + step))
 
     pool, _ = _pool_and_controller()
     with blas_single_threaded():
         futures = [pool.submit(work, k) for k in range(workers)]
-        for f in futures:
-            f.result()  # re-raises a worker's exception here
+        try:
+            for f in futures:
+                f.result()  # re-raises a worker's exception here
+        except BaseException:
+            stop.set()  # no worker may still be writing when the caller moves on
+            concurrent.futures.wait(futures)
+            raise
     return workers
+
+
+def _in_chunk(fn, worker, n0, n1):
+    """Run one chunk one level deeper, so that a kernel called inside it (a nested
+    ``run_chunks``) gets workspaces of its own instead of the chunk's live ones."""
+    state = _thread_state()
+    state["depth"] += 1
+    try:
+        fn(worker, n0, n1)
+    finally:
+        state["depth"] -= 1
 
 
 _held = {"depth": 0, "limit": None}
@@ -156,16 +178,44 @@ def elementwise(fn, out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
     return out
 
 
-_scratch: dict = {}
+_local = threading.local()
+
+
+_all_states: list = []  # every thread's state, for clear_scratch
+
+
+def _thread_state() -> dict:
+    state = getattr(_local, "state", None)
+    if state is None:
+        state = _local.state = {"depth": 0, "buffers": {}}
+        with _lock:
+            _all_states.append(state)
+    return state
 
 
 def scratch(worker: int, tag: str, shape, dtype) -> np.ndarray:
-    """A reusable uninitialised array for ``(worker, tag)``: grown when too small, so
-    steady-state training allocates nothing for it. Its content is garbage on return."""
+    """A reusable uninitialised array for ``tag``: grown when too small, so steady-state
+    training allocates nothing for it. Its content is garbage on return.
+
+    Workspaces belong to the calling thread and chunk nesting depth, so two threads (or a
+    kernel called inside a chunk) never share one. ``worker`` is accepted for symmetry
+    with the partial sums and does not pick the buffer.
+    """
+    state = _thread_state()
     dtype = np.dtype(dtype)
     size = math.prod(shape)
-    key = (worker, tag, dtype)
-    buf = _scratch.get(key)
+    key = (state["depth"], tag, dtype)
+    buffers = state["buffers"]
+    buf = buffers.get(key)
     if buf is None or buf.size < size:
-        buf = _scratch[key] = np.empty(max(size, 1), dtype)
+        buf = buffers[key] = np.empty(max(size, 1), dtype)
     return buf[:size].reshape(shape)
+
+
+def clear_scratch() -> None:
+    """Free every thread's workspaces (made again, at the sizes needed, on next use); call
+    it between steps, when no kernel is running -- after a model on very large images,
+    say."""
+    with _lock:
+        for state in _all_states:
+            state["buffers"].clear()

@@ -109,7 +109,7 @@ def max_pool2d_forward(x, pool, strides, pads, ceil_mode=False):
         for _, _, slc in taps[1:]:
             np.maximum(ys, xs[slc], out=ys)  # NaN propagates, as in PyTorch
 
-    parallel.run_chunks(chunk, n, chunk_size(n, 2 * xp[0].size, x.itemsize))
+    parallel.run_chunks(chunk, n, chunk_size(n, 2 * math.prod(xp.shape[1:]), x.itemsize))
     real = [_real_taps(hw, k, s, p0, o)
             for hw, k, s, (p0, _), o in zip((h, w), pool, strides, pads, out_hw)]
     cache = PoolCache(xp=xp, y=y, in_hw=(h, w), pads=full, padded_shape=xp.shape, pool=pool,
@@ -161,7 +161,7 @@ def max_pool2d_backward(dy, cache: PoolCache):
             else:
                 select(dys, hit, out=dxs[slc])
 
-    parallel.run_chunks(chunk, xp.shape[0], chunk_size(xp.shape[0], 3 * xp[0].size,
+    parallel.run_chunks(chunk, xp.shape[0], chunk_size(xp.shape[0], 3 * math.prod(xp.shape[1:]),
                                                        xp.itemsize))
     return _crop(dxp, cache)
 
@@ -188,7 +188,7 @@ def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mod
             ys += xs[slc]
         ys /= count
 
-    parallel.run_chunks(chunk, n, chunk_size(n, 2 * xp[0].size, x.itemsize))
+    parallel.run_chunks(chunk, n, chunk_size(n, 2 * math.prod(xp.shape[1:]), x.itemsize))
     cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=xp.shape,
                       pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)
     return y, cache

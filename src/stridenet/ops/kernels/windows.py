@@ -71,7 +71,7 @@ def select(values: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) 
     """``values`` where ``mask``, else +0.0, branch-free: a bitwise AND of the float bits
     with an all-ones or all-zeros integer (np.where on a random mask is several times
     slower, and ``values * mask`` would turn inf into NaN). ``out`` may be given."""
-    int_t = np.int32 if values.dtype == np.float32 else np.int64
+    int_t = {2: np.int16, 4: np.int32, 8: np.int64}[values.dtype.itemsize]
     if out is None:
         out = np.empty(values.shape, values.dtype)
     bits = out.view(int_t)

@@ -95,7 +95,10 @@ def transforms(m: int, r: int, dtype=np.float64):
     at = np.array(_evaluation(points, m), dtype=object).T
     g = np.array(_evaluation(points, r), dtype=object)
     bt = np.array(_inverse(_evaluation(points, a)), dtype=object).T
-    return tuple(np.array(mat.astype(np.float64), dtype=dtype) for mat in (at, g, bt))
+    mats = tuple(np.array(mat.astype(np.float64), dtype=dtype) for mat in (at, g, bt))
+    for mat in mats:
+        mat.flags.writeable = False  # cached: shared by every call
+    return mats
 
 
 def tiles_for(out_hw, r: int):
@@ -139,13 +142,14 @@ def _input_transform(worker, xp, r, tiles_hw):
     """
     m = OUTPUT_TILE
     a = m + r - 1
-    xp = np.ascontiguousarray(xp)
-    n, _, wp, c = xp.shape
+    n, hp, wp, c = xp.shape
+    # (Wp, C) as one axis; reshaping also gives a size-1 axis a real stride
+    flat = np.ascontiguousarray(xp).reshape(n, hp, wp * c)
     th, tw = tiles_hw
     p = n * th * tw
     _, _, bt = transforms(m, r, xp.dtype)
-    s0, s1, _, s3 = xp.strides
-    rows = as_strided(xp, (n, th, a, wp * c), (s0, s1 * m, s1, s3), writeable=False)
+    s0, s1, s2 = flat.strides
+    rows = as_strided(flat, (n, th, a, wp * c), (s0, s1 * m, s1, s2), writeable=False)
     rr = parallel.scratch(worker, "wino_a", (n, th, a, wp, c), xp.dtype)
     np.matmul(bt, rows, out=rr.reshape(n, th, a, wp * c))  # [n, ti, xi, w, c]
     q0, q1, q2, q3, q4 = rr.strides
