@@ -60,6 +60,16 @@ def test_spec_example_a_pooling_of_padded_result():
     assert pool.cells[4].winner == (2, 2)
 
 
+def test_pool_renderings_name_what_they_show():
+    pool = explain.max_pool2d(PADDED_A, 2, strides=2)
+    assert "(rows = windows, cols = window cells)" in pool.to_text()
+    html = pool.to_html(max_cells=1)
+    assert "orange: the maximum" in html and '<div class="cap">input</div>' in html
+    assert '<div class="cap">padded input</div>' not in html  # nothing is padded here
+    padded = explain.avg_pool2d(IMAGE_A, 2, padding=1).to_html(max_cells=1)
+    assert '<div class="cap">padded input</div>' in padded and "orange" not in padded
+
+
 def test_spec_example_b_and_c():
     t = explain.conv2d([[0, 1, 2, 4], [3, 0, -1, 5], [-2, 0, 1, 3], [1, 0, 9, 0]],
                        [[0, 2, 1], [1, 3, 2], [2, 0, -1]])
@@ -288,6 +298,8 @@ def test_markdown_and_html():
     assert "| axis | formula |" in md and "*0*" in md  # padding in italics
     html = t.to_html(max_cells=3)
     assert t._repr_html_() == t.to_html()
+    assert repr(t).startswith("<ConvTrace conv2d, output 6x6: print() it")
+    assert "output 4x4" in repr(explain.conv2d_backward(IMAGE_A[:4, :4], [[1]], np.ones((4, 4))))
     assert html.count("<table") > 10 and html.count('class="win"') == 27  # 3 windows x 9 cells
     assert html.count('class="hit"') == 3 and "3 of 36 cells shown" in html
     page = t.to_html(full_page=True)
@@ -332,7 +344,8 @@ def test_model_shapes_walk():
     assert ms.rows[3][6] == "10 + (3 - 1)*2 = 14"  # the jump is 2 after the first pooling
     text = str(ms)
     assert "Receptive field" in text and "floor((14 + 1 + 1 - 3) / 1) + 1 = 14" in text
-    assert "| Layer (type) |" in ms.to_markdown()
+    assert "| Layer (type) |" in ms.to_markdown() == ms._repr_markdown_()
+    assert repr(ms) == text  # a notebook or REPL shows the walk, not an object address
 
 
 def test_model_shapes_functional_branches():

@@ -9,6 +9,7 @@ from stridenet import explain
 from stridenet.explain import edges
 from stridenet.explain.cli import main as cli_main
 from stridenet.explain.figures import save_figure, trace_figure
+from stridenet.explain.render_text import fmt
 
 pytest.importorskip("matplotlib")  # figures are an optional extra (stridenet[plot])
 Image = pytest.importorskip("PIL.Image")
@@ -87,6 +88,7 @@ def test_edge_demo_on_the_bundled_photograph(tmp_path):
     assert demo.responses["sobel_x"].std() > 0.05 and demo.responses["sobel_y"].std() > 0.05
     with Image.open(out) as im:
         assert im.format == "PNG" and im.size[0] >= 800
+    assert "public domain" in demo.source  # the default photo's licence, also drawn in the PNG
     rgb = (np.random.default_rng(0).random((10, 9, 3)) * 255).astype(np.uint8)
     gray = edges.edge_demo(image=rgb).image
     np.testing.assert_allclose(gray, (rgb / 255.0) @ [0.299, 0.587, 0.114], atol=1e-6)
@@ -104,3 +106,50 @@ def test_cli_gif_png_and_edges(tmp_path, capsys):
         assert im.n_frames == 4 and im2.format == "PNG"
     assert cli_main(["explain", "edges", "--out", str(grid)]) == 0
     assert grid.exists() and "sobel_x" in capsys.readouterr().out
+
+
+def _rendered(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def test_long_equations_wrap_inside_the_figure_and_keep_the_result():
+    rng = np.random.default_rng(3)
+    t = explain.conv2d(rng.standard_normal((5, 5)), rng.standard_normal((3, 3)))
+    fig = trace_figure(t, cell=(1, 1))
+    text = fig._suptitle.get_text()
+    total = t.cells[4].total
+    assert text.startswith("out[1,1] = ") and text.endswith(f"= {fmt(total)}")
+    assert 1 < len(text.splitlines()) <= 3
+    box = fig._suptitle.get_window_extent(_rendered(fig))
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # not clipped at the edges
+    # 4 channels x 25 taps: too long for three lines, cut in the middle, the sum still shown
+    x, k = rng.integers(-9, 10, (6, 6, 4)), rng.integers(-9, 10, (5, 5, 4))
+    wide = explain.conv2d(x, k)
+    fig = trace_figure(wide, cell=0)
+    lines = fig._suptitle.get_text().splitlines()
+    assert len(lines) == 3 and lines[1].endswith(" ...")
+    assert lines[-1].strip() == f"= {wide.cells[0].total}"
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["input channel 0", "input channel 1",
+                          "input channel 2 (+1 more not drawn)"]
+
+
+def test_grid_numbers_fit_their_cells_and_titles_say_when_there_is_padding():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 5)) / 10  # labels such as -0.0199: long
+    x[0, 0] = 1.998  # three digits would print "2": looks exact, is not
+    t = explain.conv2d(x, rng.standard_normal((3, 3)))
+    fig = trace_figure(t, cell=0)
+    renderer = _rendered(fig)
+    source = fig.axes[0]
+    assert source.get_title() == "input"
+    labels = {(round(tx.get_position()[1]), round(tx.get_position()[0])): tx
+              for tx in source.texts}
+    assert labels[0, 0].get_text() == "2.00"
+    cell_px = source.get_window_extent(renderer).width / 5
+    assert max(tx.get_window_extent(renderer).width for tx in source.texts) < cell_px
+    padded = trace_figure(explain.conv2d(IMAGE_A, VERTICAL, padding=1))
+    assert padded.axes[0].get_title() == "padded input"
+    pool = trace_figure(explain.max_pool2d(IMAGE_A, 2))
+    assert pool.axes[0].get_title() == "input"

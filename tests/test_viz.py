@@ -125,7 +125,7 @@ def test_plot_history(tmp_path):
 @needs_mpl
 def test_plot_history_dict_forms_and_errors():
     fig = viz.plot_history({"accuracy": [0.1, 0.2], "loss": [2.0, 1.0], "lr": [0.1, 0.1]})
-    assert [ax.get_title() for ax in fig.get_axes()] == ["loss", "accuracy", "lr"]
+    assert [ax.get_title() for ax in fig.get_axes()] == ["loss", "accuracy", "learning rate"]
     assert all(len(ax.get_lines()) == 1 for ax in fig.get_axes())  # no validation curves
     with pytest.raises(ValueError, match="no epochs"):
         viz.plot_history({"loss": []})
@@ -133,6 +133,55 @@ def test_plot_history_dict_forms_and_errors():
         viz.plot_history({"loss": ["a", "b"]})
     with pytest.raises(TypeError, match="History"):
         viz.plot_history([1.0, 0.5])
+
+
+def visible_xticks(ax):
+    lo, hi = sorted(ax.get_xlim())
+    return [float(t) for t in ax.get_xticks() if lo <= t <= hi]
+
+
+@needs_mpl
+@pytest.mark.parametrize("epochs", [1, 3, 30])
+def test_plot_history_epoch_ticks_are_whole_epochs(epochs):
+    logs = {"loss": list(np.linspace(1, 0.1, epochs)), "val_loss": [0.5] * epochs}
+    for ax in viz.plot_history(logs).get_axes():
+        ticks = visible_xticks(ax)
+        assert ticks and all(t.is_integer() for t in ticks), ticks
+        if epochs <= 3:
+            assert ticks == list(range(1, epochs + 1))  # every epoch, nothing in between
+
+
+@needs_mpl
+def test_plot_history_single_epoch_point_is_visible():
+    fig = viz.plot_history({"loss": [0.52], "val_loss": [0.61], "accuracy": [0.8],
+                            "learning_rate": [0.001]})
+    for ax in fig.get_axes():
+        lo, hi = ax.get_xlim()
+        assert lo < 0.8 and hi > 1.2  # the point is inside the panel, not on its edge
+        ylo, yhi = ax.get_ylim()
+        for line in ax.get_lines():
+            assert line.get_markersize() >= 8
+            (y,) = line.get_ydata()
+            assert ylo + 0.1 * (yhi - ylo) < y < yhi - 0.1 * (yhi - ylo)
+    loss = fig.get_axes()[0]
+    assert sorted(t.get_text() for t in loss.texts) == ["0.52", "0.61"]  # values written
+
+
+@needs_mpl
+def test_plot_history_learning_rate_panel_has_no_train_legend():
+    logs = {"learning_rate": [1e-3, 1e-4, 1e-5], "loss": [1.0, 0.5, 0.3],
+            "val_loss": [1.2, 0.6, 0.4], "accuracy": [0.5, 0.7, 0.8]}
+    axes = viz.plot_history(logs).get_axes()
+    assert [ax.get_title() for ax in axes] == ["loss", "accuracy", "learning rate"]
+    loss, accuracy, lr = axes
+    assert [t.get_text() for t in loss.get_legend().get_texts()] == ["train", "validation"]
+    assert [t.get_text() for t in accuracy.get_legend().get_texts()] == ["train"]
+    assert lr.get_legend() is None and lr.get_ylabel() == "learning rate"
+    assert all(line.get_label().startswith("_") for line in lr.get_lines())  # no "train"
+    np.testing.assert_allclose(lr.get_lines()[0].get_ydata(), logs["learning_rate"])
+    assert lr.get_yscale() == "log"  # it decays by orders of magnitude
+    flat = viz.plot_history({"loss": [1.0, 0.5], "lr": [0.1, 0.1]}).get_axes()[1]
+    assert flat.get_yscale() == "linear" and flat.get_legend() is None
 
 
 # -- confusion matrix --------------------------------------------------------------------
@@ -326,3 +375,47 @@ def test_plot_feature_maps_functional_model(rng):
     fig = viz.plot_feature_maps(model, image)
     assert len(image_axes(fig)) == 1 + 2 + 2
     assert image_axes(fig)[0].images[0].get_array().shape == (6, 6, 3)  # RGB input
+
+
+# -- titles and layout -------------------------------------------------------------------
+def test_grid_shape_leaves_few_empty_slots():
+    assert _mpl.grid_shape(32) == (4, 8)  # not 6x6 with four empty
+    assert _mpl.grid_shape(30) == (5, 6) and _mpl.grid_shape(16) == (4, 4)
+    assert _mpl.grid_shape(3, max_cols=3) == (1, 3) and _mpl.grid_shape(1) == (1, 1)
+    assert _mpl.grid_shape(7, ncols=2) == (4, 2)  # an explicit column count is kept
+
+
+@needs_mpl
+def test_titles_say_what_is_shown(rng):
+    cm = np.array([[3, 1], [1, 2]])
+    titles = [image_axes(viz.plot_confusion_matrix(cm, normalize=how))[0].get_title()
+              for how in ("true", "pred", "all")]
+    assert titles == ["Confusion matrix (each row sums to 1)",
+                      "Confusion matrix (each column sums to 1)",
+                      "Confusion matrix (the whole matrix sums to 1)"]
+    y_true, y_pred = np.arange(6) % 3, np.array([1, 1, 1, 0, 1, 0])  # 0, 2 and 5 wrong
+    probs = np.eye(3)[y_pred]
+    fig = viz.plot_predictions(np.zeros((6, 4, 4)), y_true, y_pred, probs=probs, n=2,
+                               only_errors=True)
+    assert fig.get_suptitle() == ("2 of the 3 misclassified images (of 6) - title: predicted "
+                                  "(true) probability of the prediction")
+    fig = viz.plot_predictions(np.zeros((6, 4, 4)), y_true, y_pred)
+    assert fig.get_suptitle() == "6 of 6 images - title: predicted (true); 3 wrong, in red"
+    model = tiny_model()
+    assert viz.plot_filters(model).get_suptitle().startswith("viz_conv_a: 4 of 4 filters")
+    assert viz.plot_filters(rng.normal(size=(3, 3, 1, 2))).get_suptitle() == \
+        "2 of 2 filters, 3x3"
+
+
+@needs_mpl
+def test_feature_maps_name_constant_channels():
+    model = tiny_model()
+    conv = model.get_layer("viz_conv_a")
+    kernel, bias = conv.get_weights()
+    kernel[..., 1] = 0.0  # channel 1 sees nothing: relu(0 + bias)
+    bias[1] = 0.0
+    conv.set_weights([kernel, bias])
+    fig = viz.plot_feature_maps(model, np.random.default_rng(0).random((8, 8)),
+                                layer_names="viz_conv_a")
+    titles = [ax.get_title() for ax in image_axes(fig)[1:]]
+    assert titles[1] == "1 (all 0)" and titles[0] == "0"

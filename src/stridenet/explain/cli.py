@@ -156,6 +156,8 @@ def _run(args, out) -> None:
         h, w = demo.image.shape
         print(f"wrote {demo.out}: the {h}x{w} photograph and its {len(demo.responses)} edge "
               f"responses ({', '.join(demo.responses)}) + the Sobel magnitude", file=out)
+        if demo.source:
+            print(f"photo: {demo.source}", file=out)
         return
     if args.max_cells < 0:
         raise ValueError(f"--max-cells must be >= 0 (0 = all), got {args.max_cells}")

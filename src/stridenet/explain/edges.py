@@ -24,6 +24,8 @@ KERNELS = {
     "sobel_y": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
 }
 SAMPLE_PHOTO = "grace_hopper.jpg"
+PHOTO_CREDIT = ("grace_hopper.jpg from matplotlib's sample data: official U.S. Navy portrait, "
+                "public domain (a work of the U.S. federal government)")
 
 
 def sample_photo_path() -> str:
@@ -88,6 +90,7 @@ class EdgeDemo:
     responses: dict  # name -> (H-2, W-2)
     kernels: dict = field(default_factory=lambda: dict(KERNELS))
     out: str | None = None  # the PNG written, if any
+    source: str = ""  # where the photograph came from (and its licence, for the default)
 
     @property
     def magnitude(self) -> np.ndarray:
@@ -119,7 +122,10 @@ def save_grid(demo: EdgeDemo, out) -> str:
         ax.axis("off")
     fig.suptitle("Edge detection with stridenet.ops.conv2d (bright = strong response)",
                  fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.92, wspace=0.03, hspace=0.12)
+    if demo.source:
+        fig.text(0.5, 0.005, f"photo: {demo.source}", ha="center", va="bottom", fontsize=7,
+                 color="#555")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.03, top=0.92, wspace=0.03, hspace=0.12)
     return _atomic_save(out, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
 
 
@@ -133,11 +139,13 @@ def edge_demo(path=None, image=None, out=None, kernels=None) -> EdgeDemo:
     if path is not None and image is not None:
         raise ValueError("edge_demo: give path= or image=, not both")
     gray = load_photo(path) if image is None else to_grayscale(image)
-    demo = EdgeDemo(gray, edge_responses(gray, kernels), dict(kernels or KERNELS))
+    source = (PHOTO_CREDIT if path is None and image is None
+              else os.path.basename(os.fspath(path)) if path is not None else "")
+    demo = EdgeDemo(gray, edge_responses(gray, kernels), dict(kernels or KERNELS), source=source)
     if out is not None:
         demo.out = save_grid(demo, out)
     return demo
 
 
-__all__ = ["KERNELS", "EdgeDemo", "edge_demo", "edge_responses", "load_photo",
+__all__ = ["KERNELS", "PHOTO_CREDIT", "EdgeDemo", "edge_demo", "edge_responses", "load_photo",
            "sample_photo_path", "save_grid", "to_grayscale"]

@@ -97,7 +97,8 @@ def _cell_panel(trace, cell, o) -> str:
     chans = [cell.index[2]] if pool else range(trace.padded.shape[-1])
     parts = []
     for ch in chans:
-        title = "padded input" + (f", channel {ch}" if trace.padded.shape[-1] > 1 else "")
+        title = ("padded input" if pad.any() else "input") + (
+            f", channel {ch}" if trace.padded.shape[-1] > 1 else "")
         parts.append(_table(trace.padded[:, :, ch], o, pad, classes, title))
     if not pool:
         for ch in range(trace.applied.shape[-1]):
@@ -119,7 +120,8 @@ def render_html(trace, full_page: bool = False, **opts) -> str:
     for name in order:
         if name == "cells" and not isinstance(trace, BackwardTrace):
             n = cap(len(trace.cells), o["max_cells"])
-            parts.append("<h4>Cells (highlighted: the window; blue: the output cell)</h4>")
+            best = "; orange: the maximum" if getattr(trace, "kind", "") == "max" else ""
+            parts.append(f"<h4>Cells (yellow: the window{best}; blue: the output cell)</h4>")
             parts += [_cell_panel(trace, c, o) for c in trace.cells[:n]]
             if n < len(trace.cells):
                 parts.append(f'<p class="note">({n} of {len(trace.cells)} cells shown; '

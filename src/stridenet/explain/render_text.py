@@ -164,8 +164,9 @@ def _im2col_blocks(trace, o) -> list:
         nr, nc = cap(rows, o["max_cells"]), cap(cols, o["max_terms"])
         body = [[cell_label(trace.rank, divmod(r, trace.y.shape[1]))]
                 + [fmt(v, o["precision"]) for v in m[r, :nc]] for r in range(nr)]
+        what = "window cells" if isinstance(trace, PoolTrace) else "kernel taps"
         blocks.append(("table", f"im2col{suffix}: {rows} windows x {cols} taps (rows = windows, "
-                       "cols = kernel taps)", ["window"] + labels[:nc], body))
+                       f"cols = {what})", ["window"] + labels[:nc], body))
         if (nr, nc) != (rows, cols):
             blocks.append(("note", f"im2col cut to {nr}x{nc} (max_cells rows, max_terms cols)"))
     return blocks

@@ -183,7 +183,8 @@ class ModelShapes:
     def to_markdown(self) -> str:
         return _model_markdown(self)
 
-    __str__ = to_text
+    __str__ = __repr__ = to_text  # a REPL shows the table, like model.summary()
+    _repr_markdown_ = to_markdown  # and Jupyter its Markdown table
 
 
 def _merge_fields(states):

@@ -114,6 +114,12 @@ class _Rendered:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        out = getattr(self, "y", None)
+        shape = "x".join(map(str, (self.dx if out is None else out).shape))
+        return (f"<{type(self).__name__} {self.op}, output {shape}: print() it (or .to_markdown()"
+                ", .to_html(), .figure()) for every step>")
+
     def _repr_html_(self) -> str:
         return self.to_html()
 

@@ -36,9 +36,13 @@ def new_figure(figsize, layout="constrained"):
 
 
 def grid_shape(count: int, ncols=None, max_cols: int = 10) -> tuple[int, int]:
-    """(rows, cols) of a near-square grid holding ``count`` panels."""
+    """(rows, cols) of a near-square grid holding ``count`` panels: by default the
+    column count from ceil(sqrt(count)) up to half as many again that leaves the fewest
+    empty slots (32 panels: 8x4, not 6x6 with four empty)."""
     if ncols is None:
-        ncols = min(max_cols, max(1, math.ceil(math.sqrt(count))))
+        first = min(max_cols, max(1, math.ceil(math.sqrt(count))))
+        choices = range(first, min(max_cols, first + first // 2) + 1)
+        ncols = min(choices, key=lambda c: (math.ceil(count / c) * c - count, c))
     elif not isinstance(ncols, int) or isinstance(ncols, bool) or ncols <= 0:
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     ncols = max(1, min(ncols, count))

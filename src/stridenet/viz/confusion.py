@@ -8,6 +8,7 @@ from ._mpl import finish, new_figure
 
 _NORMALIZE = {False: None, None: None, True: "true", "true": "true", "pred": "pred",
               "all": "all"}
+_SUMS_TO_ONE = {"true": "each row", "pred": "each column", "all": "the whole matrix"}
 
 
 def _normalized(cm: np.ndarray, how: str) -> np.ndarray:
@@ -59,7 +60,8 @@ def plot_confusion_matrix(cm, class_names=None, normalize=False, path=None, titl
     ax.set_yticks(np.arange(k), labels=names)
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
-    ax.set_title(title or ("Confusion matrix" + (f" (normalised over {how})" if how else "")))
+    ax.set_title(title or ("Confusion matrix" + (f" ({_SUMS_TO_ONE[how]} sums to 1)" if how
+                                                 else "")))
     if annotate:
         # dark cells get white text so the number stays readable
         threshold = (1.0 if how else max(1, values.max())) / 2

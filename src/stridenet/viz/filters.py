@@ -8,17 +8,21 @@ from ._mpl import finish, grid_shape, new_figure, positive_int
 from .images import show_image
 
 
-def _kernel_array(kernel) -> np.ndarray:
-    """An array, or the first 4-D (else 3-D) weight of a layer/model's ``get_weights()``."""
+def _kernel_source(kernel) -> tuple:
+    """-> (array, name of the layer it came from or None): an array as given, or the first
+    4-D (else 3-D) weight of a layer / model (its layers searched in order)."""
     if hasattr(kernel, "get_weights") and not isinstance(kernel, np.ndarray):
-        weights = [np.asarray(w) for w in kernel.get_weights()]
+        owners = [l for l in _walk(getattr(kernel, "layers", None) or []) if
+                  not getattr(l, "layers", None)] or [kernel]
         for rank in (4, 3):
-            found = [w for w in weights if w.ndim == rank]
-            if found:
-                return found[0]
+            for owner in owners:
+                found = [np.asarray(w) for w in owner.get_weights() if np.ndim(w) == rank]
+                if found:
+                    return found[0], getattr(owner, "name", None)
+        weights = [np.asarray(w) for w in kernel.get_weights()]
         raise ValueError(f"{getattr(kernel, 'name', kernel)!r} has no convolution kernel "
                          f"among its weights (shapes {[w.shape for w in weights]})")
-    return np.asarray(getattr(kernel, "data", kernel))
+    return np.asarray(getattr(kernel, "data", kernel)), None
 
 
 def _unit_range(w: np.ndarray) -> np.ndarray:
@@ -36,12 +40,13 @@ def plot_filters(kernel, path=None, max_filters=64, ncols=None, title=None, dpi=
     channels are averaged into one gray image (bright = large weight). Shows the first
     ``max_filters`` filters; returns the Figure and writes a PNG when ``path`` is given.
     """
-    w = _kernel_array(kernel).astype(np.float64)
+    raw, layer_name = _kernel_source(kernel)
+    w = raw.astype(np.float64)
     if w.ndim == 3:
         w = w[None]  # (K, C_in, F) -> (1, K, C_in, F)
     if w.ndim != 4 or 0 in w.shape:
         raise ValueError(f"kernel must have shape (KH, KW, C_in, F) or (K, C_in, F), got "
-                         f"{_kernel_array(kernel).shape}")
+                         f"{raw.shape}")
     if not np.all(np.isfinite(w)):
         raise ValueError("kernel holds NaN or infinite weights")
     positive_int(max_filters, "max_filters")
@@ -62,7 +67,9 @@ def plot_filters(kernel, path=None, max_filters=64, ncols=None, title=None, dpi=
         ax.set_yticks([])
         ax.set_title(str(i), fontsize=8)
     how = "as RGB" if rgb else ("" if c_in == 1 else f"mean of {c_in} channels")
-    fig.suptitle(title or f"{count} of {f} filters, {kh}x{kw}" + (f", {how}" if how else ""))
+    where = f"{layer_name}: " if layer_name else ""
+    fig.suptitle(title or f"{where}{count} of {f} filters, {kh}x{kw}" + (f", {how}" if how
+                                                                         else ""))
     return finish(fig, path, dpi)
 
 
@@ -204,5 +211,7 @@ def plot_feature_maps(model, image, layer_names=None, max_maps=16, path=None, nc
             else:
                 ax.plot(a[:, c], linewidth=1)
                 ax.tick_params(labelsize=6)
-            ax.set_title(str(c), fontsize=7)
+            lo, hi = float(a[..., c].min()), float(a[..., c].max())
+            # a constant map (a dead ReLU channel) would be one flat colour: say so
+            ax.set_title(str(c) if hi > lo else f"{c} (all {lo:.3g})", fontsize=7)
     return finish(fig, path, dpi)

@@ -92,9 +92,14 @@ def plot_predictions(images, y_true, y_pred, probs=None, class_names=None, n=25,
                 spine.set_linewidth(2.5)
         else:
             ax.set_title(title, fontsize=9)
-    n_err = int(wrong[chosen].sum())
-    what = "misclassified images" if only_errors else "images"
-    fig.suptitle(f"{count} {what} of {len(yt)} - title: predicted (true); "
-                 f"{n_err} wrong, in red" if count else
-                 f"no {what} to show ({int(wrong.sum())} of {len(yt)} misclassified)")
+    n_err, total_err = int(wrong[chosen].sum()), int(wrong.sum())
+    key = "predicted (true)" + (" probability of the prediction" if conf is not None else "")
+    if not count:
+        head = f"no {'misclassified images' if only_errors else 'images'} to show " \
+               f"({total_err} of {len(yt)} misclassified)"
+    elif only_errors:
+        head = f"{count} of the {total_err} misclassified images (of {len(yt)}) - title: {key}"
+    else:
+        head = f"{count} of {len(yt)} images - title: {key}; {n_err} wrong, in red"
+    fig.suptitle(head)
     return finish(fig, path, dpi)
