@@ -75,19 +75,13 @@ def plot_filters(kernel, path=None, max_filters=64, ncols=None, title=None, dpi=
 
 # -- feature maps ----------------------------------------------------------------------
 def _walk(layers):
-    """Every layer and nested layer, depth first, each once."""
+    """Every layer and nested layer, depth first, each once (``Layer._all_layers``)."""
     seen, out = set(), []
-
-    def visit(layer):
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        out.append(layer)
-        for sub in getattr(layer, "layers", None) or []:
-            visit(sub)
-
     for layer in layers:
-        visit(layer)
+        for sub in layer._all_layers():
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                out.append(sub)
     return out
 
 
