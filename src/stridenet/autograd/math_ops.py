@@ -1,15 +1,30 @@
-"""Differentiable array math: the cheap elementwise and shape operations.
+"""Differentiable array math: the functional forms of the cheap elementwise and shape
+operations (the Functions are in ``elementwise.py`` and ``shape_ops.py``).
 
-Each class is a ``Function`` on plain ndarrays; the lower-case functions accept
-Tensors, ndarrays or Python numbers. Broadcasting is undone in ``Tensor.backward``
-(see ``unbroadcast``), so a backward here returns gradients in the broadcast shape.
+The functions accept Tensors, ndarrays or Python numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .function import Function
+from .elementwise import (
+    Abs,
+    Add,
+    Clip,
+    Div,
+    Exp,
+    Log,
+    MatMul,
+    Maximum,
+    Mul,
+    Neg,
+    Power,
+    Sqrt,
+    Sub,
+    Where,
+)
+from .shape_ops import AsType, Concatenate, Extremum, GetItem, Mean, Reshape, Stack, Sum, Transpose
 from .tensor import Tensor, _as_array
 
 
@@ -26,329 +41,6 @@ def _lift(x):
 
 def _binary_operands(a, b):
     return _lift(a), _lift(b)
-
-
-class Add(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        return a + b
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy, dy
-
-
-class Sub(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        return a - b
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy, (-dy if ctx.needs_input_grad[1] else None)
-
-
-class Mul(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
-
-    @staticmethod
-    def backward(ctx, dy):
-        a, b = ctx.saved
-        da = dy * b if ctx.needs_input_grad[0] else None
-        db = dy * a if ctx.needs_input_grad[1] else None
-        return da, db
-
-
-class Div(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a / b
-
-    @staticmethod
-    def backward(ctx, dy):
-        a, b = ctx.saved
-        da = dy / b if ctx.needs_input_grad[0] else None
-        db = -dy * a / (b * b) if ctx.needs_input_grad[1] else None
-        return da, db
-
-
-class Neg(Function):
-    @staticmethod
-    def forward(ctx, a):
-        return -a
-
-    @staticmethod
-    def backward(ctx, dy):
-        return -dy
-
-
-class Power(Function):
-    @staticmethod
-    def forward(ctx, a, exponent):
-        ctx.save_for_backward(a)
-        ctx.exponent = exponent
-        return a**exponent
-
-    @staticmethod
-    def backward(ctx, dy):
-        (a,) = ctx.saved
-        p = ctx.exponent
-        return dy * p * a ** (p - 1)
-
-
-class Exp(Function):
-    @staticmethod
-    def forward(ctx, a):
-        y = np.exp(a)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy * ctx.saved[0]
-
-
-class Log(Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.log(a)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy / ctx.saved[0]
-
-
-class Sqrt(Function):
-    @staticmethod
-    def forward(ctx, a):
-        y = np.sqrt(a)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy / (2 * ctx.saved[0])
-
-
-class Abs(Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.abs(a)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy * np.sign(ctx.saved[0])
-
-
-class Clip(Function):
-    """clip(a, lo, hi); the gradient passes where lo <= a <= hi."""
-
-    @staticmethod
-    def forward(ctx, a, lo, hi):
-        inside = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            inside &= a >= lo
-        if hi is not None:
-            inside &= a <= hi
-        ctx.save_for_backward(inside)
-        return np.clip(a, lo, hi)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy * ctx.saved[0]
-
-
-class Maximum(Function):
-    """Elementwise max; where a == b the gradient is split in half, as in PyTorch."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, dy):
-        a, b = ctx.saved
-        wa = (a > b) + 0.5 * (a == b)
-        return dy * wa, dy * (1.0 - wa)
-
-
-class Where(Function):
-    @staticmethod
-    def forward(ctx, cond, a, b):
-        ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
-
-    @staticmethod
-    def backward(ctx, dy):
-        (cond,) = ctx.saved
-        zero = np.zeros((), dy.dtype)
-        return None, np.where(cond, dy, zero), np.where(cond, zero, dy)
-
-
-class MatMul(Function):
-    """a @ b with NumPy's rules for 1-D operands and batch broadcasting."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a @ b
-
-    @staticmethod
-    def backward(ctx, dy):
-        a, b = ctx.saved
-        a2 = a[None, :] if a.ndim == 1 else a  # (n,) -> (1, n)
-        b2 = b[:, None] if b.ndim == 1 else b  # (n,) -> (n, 1)
-        dy2 = dy
-        if a.ndim == 1:
-            dy2 = np.expand_dims(dy2, -2)  # restore the row axis
-        if b.ndim == 1:
-            dy2 = np.expand_dims(dy2, -1)  # restore the column axis
-        da = db = None
-        if ctx.needs_input_grad[0]:
-            da = unbroadcast_to(dy2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if ctx.needs_input_grad[1]:
-            db = unbroadcast_to(np.swapaxes(a2, -1, -2) @ dy2, b2.shape).reshape(b.shape)
-        return da, db
-
-
-def unbroadcast_to(g, shape):
-    from .tensor import unbroadcast
-
-    return unbroadcast(g, tuple(shape))
-
-
-def _norm_axis(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if np.isscalar(axis) else tuple(axis)
-    return tuple(a % ndim if ndim else a for a in axes)
-
-
-class Sum(Function):
-    @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        ctx.shape, ctx.axes, ctx.keepdims = a.shape, _norm_axis(axis, a.ndim), keepdims
-        return np.asarray(a.sum(axis=axis, keepdims=keepdims))
-
-    @staticmethod
-    def backward(ctx, dy):
-        if not ctx.keepdims:
-            dy = np.expand_dims(dy, ctx.axes)
-        return np.broadcast_to(dy, ctx.shape)
-
-
-class Mean(Function):
-    @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        ctx.shape, ctx.axes, ctx.keepdims = a.shape, _norm_axis(axis, a.ndim), keepdims
-        ctx.count = int(np.prod([a.shape[i] for i in ctx.axes])) if a.ndim else 1
-        return np.asarray(a.mean(axis=axis, keepdims=keepdims))
-
-    @staticmethod
-    def backward(ctx, dy):
-        if not ctx.keepdims:
-            dy = np.expand_dims(dy, ctx.axes)
-        return np.broadcast_to(dy / ctx.count, ctx.shape)
-
-
-class Extremum(Function):
-    """max or min over axes; ties share the gradient equally."""
-
-    @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False, op=np.max):
-        y = np.asarray(op(a, axis=axis, keepdims=True))
-        ctx.save_for_backward(a, y)
-        ctx.axes, ctx.keepdims = _norm_axis(axis, a.ndim), keepdims
-        return y if keepdims else np.squeeze(y, axis=ctx.axes)
-
-    @staticmethod
-    def backward(ctx, dy):
-        a, y = ctx.saved
-        if not ctx.keepdims:
-            dy = np.expand_dims(dy, ctx.axes)
-        hit = a == y
-        return hit * (dy / hit.sum(axis=ctx.axes, keepdims=True))
-
-
-class Reshape(Function):
-    @staticmethod
-    def forward(ctx, a, shape):
-        ctx.shape = a.shape
-        return a.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy.reshape(ctx.shape)
-
-
-class Transpose(Function):
-    @staticmethod
-    def forward(ctx, a, axes=None):
-        ctx.axes = axes
-        return np.transpose(a, axes)
-
-    @staticmethod
-    def backward(ctx, dy):
-        inverse = None if ctx.axes is None else np.argsort(ctx.axes)
-        return np.transpose(dy, inverse)
-
-
-class GetItem(Function):
-    @staticmethod
-    def forward(ctx, a, index):
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
-        return a[index]
-
-    @staticmethod
-    def backward(ctx, dy):
-        dx = np.zeros(ctx.shape, dtype=ctx.dtype)
-        idx = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
-        if any(isinstance(i, np.ndarray | list) for i in idx):
-            np.add.at(dx, ctx.index, dy)  # repeated fancy indices must accumulate
-        else:
-            dx[ctx.index] = dy
-        return dx
-
-
-class Concatenate(Function):
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return tuple(np.split(dy, ctx.bounds, axis=ctx.axis))
-
-
-class Stack(Function):
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        return np.stack(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return tuple(np.moveaxis(dy, ctx.axis, 0))
-
-
-class AsType(Function):
-    @staticmethod
-    def forward(ctx, a, dtype):
-        ctx.dtype = a.dtype
-        return a.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return dy.astype(ctx.dtype)
 
 
 # -- functional forms -------------------------------------------------------
