@@ -288,3 +288,21 @@ def test_two_epochs_equal_one_then_save_load_and_resume(tmp_path):
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert h_first.history["loss"] + h_second.history["loss"] == h_straight.history["loss"]
+
+
+def test_model_checkpoint_skips_nan_and_saves_the_next_best(tmp_path):
+    ck = C.ModelCheckpoint(tmp_path / "e{epoch}.sn", monitor="val_loss", save_best_only=True)
+    with pytest.warns(RuntimeWarning, match="val_loss is NaN at epoch 1"):
+        tiny_model().fit(*tiny_data(), epochs=3, verbose=0, callbacks=[
+            Scripted("val_loss", [float("nan"), 0.5, 0.4]), ck])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e2.sn", "e3.sn"]
+    assert ck.best == 0.4
+
+
+def test_csv_logger_warns_about_columns_an_appended_file_lacks(tmp_path):
+    path = tmp_path / "log.csv"
+    x, y = tiny_data()
+    tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[C.CSVLogger(path)])
+    with pytest.warns(RuntimeWarning, match=r"\['val_accuracy', 'val_loss'\] are not written"):
+        tiny_model().fit(x, y, epochs=1, verbose=0, validation_split=0.25,
+                         callbacks=[C.CSVLogger(path, append=True)])

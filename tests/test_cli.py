@@ -309,3 +309,19 @@ def test_usage_errors_exit_2():
         status, _, err = run_cli(*argv)
         assert status == 2, argv
         assert "Traceback" not in err and "usage:" in err
+
+
+def test_bad_split_out_path_and_class_count_are_one_line_errors(tmp_path):
+    assert_one_line_error(run_cli("train", "mnist", "--limit", "1", "--validation-split",
+                                  "0.5", "--out", tmp_path / "r"),
+                          "leaves 0 to train on")
+    (tmp_path / "file").write_text("not a folder")
+    assert_one_line_error(run_cli("train", "mnist", "--limit", "8", "--epochs", "1",
+                                  "--no-figures", "--out", tmp_path / "file"),
+                          "is a file, not a folder")
+    five = sn.Sequential([sn.layers.Input((28, 28, 1)), sn.layers.Flatten(),
+                          sn.layers.Dense(5, activation="softmax")])
+    five.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    five.save(tmp_path / "five.safetensors")
+    assert_one_line_error(run_cli("evaluate", tmp_path / "five.safetensors", "mnist",
+                                  "--limit", "20"), "has 5 outputs but mnist has 10 classes")

@@ -11,18 +11,17 @@ from stridenet.io import atomic_path, atomic_writer
 
 
 def test_writes_the_file_with_the_usual_permissions(tmp_path):
-    old = os.umask(0o022)
-    try:
-        with atomic_writer(tmp_path / "a.bin") as f:
-            f.write(b"\x00\x01")
-        with atomic_writer(tmp_path / "b.txt", "w") as f:
-            f.write("héllo")
-    finally:
-        os.umask(old)
+    with atomic_writer(tmp_path / "a.bin") as f:
+        f.write(b"\x00\x01")
+    with atomic_writer(tmp_path / "b.txt", "w") as f:
+        f.write("héllo")
+    (tmp_path / "plain").write_bytes(b"")  # how any other file of the user comes out
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
     assert (tmp_path / "b.txt").read_text(encoding="utf-8") == "héllo"
+    usual = stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+    assert usual & 0o600 == 0o600
     for name in ("a.bin", "b.txt"):
-        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o644  # not mkstemp's 0600
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == usual
 
 
 def test_an_error_leaves_the_old_file_and_no_temp_file(tmp_path):

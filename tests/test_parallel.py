@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -30,12 +31,16 @@ def test_two_user_threads_never_share_a_workspace(data, workers, monkeypatch):
     x, w = data
     inputs = [x * (k + 1) for k in range(2)]
     want = [conv(a, w) for a in inputs]
-    wrong = []
+    wrong, errors, done = [], [], []
 
     def run(k):
-        for _ in range(15):
-            if not np.array_equal(conv(inputs[k], w), want[k]):
-                wrong.append(k)
+        try:
+            for _ in range(15):
+                if not np.array_equal(conv(inputs[k], w), want[k]):
+                    wrong.append(k)
+            done.append(k)
+        except Exception as err:  # a thread's exception would otherwise vanish
+            errors.append(err)
 
     parallel.set_num_workers(workers)
     try:
@@ -46,7 +51,7 @@ def test_two_user_threads_never_share_a_workspace(data, workers, monkeypatch):
             t.join()
     finally:
         parallel.set_num_workers(None)
-    assert wrong == []
+    assert errors == [] and sorted(done) == [0, 1] and wrong == []
 
 
 def test_a_kernel_inside_a_chunk_gets_its_own_workspaces(data):
@@ -61,6 +66,7 @@ def test_a_kernel_inside_a_chunk_gets_its_own_workspaces(data):
         assert (outer == n0).all()
 
     parallel.run_chunks(chunk, 4, 1)
+    assert sorted(results) == [0, 1, 2, 3]
     for got in results.values():
         np.testing.assert_array_equal(got, want)
 
@@ -76,14 +82,22 @@ def test_an_error_in_a_chunk_stops_the_rest_and_reaches_the_caller():
 
     before = blas_threads()
 
+    finished = []
+
     def chunk(worker, n0, n1):
         started.append(n0)
         if n0 == 0:
             raise RuntimeError("chunk 0 failed")
+        time.sleep(0.002)  # the other workers are busy when chunk 0 fails
+        finished.append(n0)
 
     with pytest.raises(RuntimeError, match="chunk 0 failed"):
-        parallel.run_chunks(chunk, 40, 1)
-    assert len(started) < 40  # the chunks after the failure were skipped
+        parallel.run_chunks(chunk, 400, 1)
+    settled = len(finished)
+    time.sleep(0.05)
+    assert len(finished) == settled  # nothing still runs once the error is raised
+    # each worker stops at its next chunk: far fewer than the 400 / workers it was given
+    assert len(started) <= 4 * parallel.num_workers()
     assert blas_threads() == before  # BLAS is handed back its threads
 
 

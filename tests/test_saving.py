@@ -401,3 +401,23 @@ def test_subclassed_model_round_trip(tmp_path):
     loaded = sn.models.load_model(tmp_path / "m.sn", custom_objects={"TwoDense": TwoDense})
     assert loaded.units == 4 and len(loaded.weights) == 4
     np.testing.assert_array_equal(loaded.predict(x), want)
+
+
+class Doubler(sn.Model):
+    """A subclassed model that defines no from_config: Model.from_config must do."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = L.Dense(2)
+
+    def call(self, x, training=False):
+        return self.dense(x) * 2
+
+
+def test_subclassed_model_without_from_config_loads_with_custom_objects(tmp_path):
+    model = Doubler()
+    x = np.ones((2, 3), np.float32)
+    want = model.predict(x)
+    model.save(tmp_path / "d.sn")
+    loaded = sn.models.load_model(tmp_path / "d.sn", custom_objects={"Doubler": Doubler})
+    np.testing.assert_array_equal(loaded.predict(x), want)

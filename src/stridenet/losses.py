@@ -8,6 +8,8 @@ tape and uses the fused, numerically stable logits formula, as Keras does.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import ops
 
 
@@ -38,15 +40,29 @@ class Loss:
         if name:
             self.name = name
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The loss of a batch; ``sample_weight`` (N,) scales each sample's loss, and
+        "sum_over_batch_size" then divides the weighted sum by the batch size (Keras 3)."""
         reduction = "mean" if self.reduction == "sum_over_batch_size" else self.reduction
         from_logits = self.from_logits
         if not from_logits and self._activation:
             logits = _logits_behind(y_pred, self._activation)
             if logits is not None:
                 y_pred, from_logits = logits, True
-        return type(self)._fn(y_true, y_pred, from_logits=from_logits, reduction=reduction,
-                              **self.kw)
+        if sample_weight is None:
+            return type(self)._fn(y_true, y_pred, from_logits=from_logits,
+                                  reduction=reduction, **self.kw)
+        per = type(self)._fn(y_true, y_pred, from_logits=from_logits, reduction="none",
+                             **self.kw)
+        w = np.asarray(sample_weight, dtype=per.dtype)
+        if w.shape != per.shape[:1]:
+            raise ValueError(f"{self.name}: sample_weight must have shape ({per.shape[0]},), "
+                             f"one weight per sample, got {w.shape}")
+        weighted = per * w.reshape(w.shape + (1,) * (per.ndim - 1))
+        if reduction == "none":
+            return weighted
+        total = weighted.sum()
+        return total if reduction == "sum" else total / per.size
 
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits, "reduction": self.reduction, "name": self.name,
@@ -80,12 +96,11 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
     _activation = None
 
+    _fn = staticmethod(lambda y_true, y_pred, from_logits, reduction:
+                       ops.mean_squared_error(y_true, y_pred, reduction=reduction))
+
     def __init__(self, reduction="sum_over_batch_size", name=None):
         super().__init__(from_logits=False, reduction=reduction, name=name)
-
-    def __call__(self, y_true, y_pred):
-        reduction = "mean" if self.reduction == "sum_over_batch_size" else self.reduction
-        return ops.mean_squared_error(y_true, y_pred, reduction=reduction)
 
     def get_config(self):
         return {"reduction": self.reduction, "name": self.name}

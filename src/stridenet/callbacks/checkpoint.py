@@ -8,7 +8,9 @@ previous checkpoint intact.
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 
 from .callback import Callback, Monitor
 
@@ -35,7 +37,7 @@ class ModelCheckpoint(Callback):
                              f"batches, got {save_freq!r}")
         self.save_freq = save_freq
         self.tracker = Monitor(monitor, mode, 0.0, owner="ModelCheckpoint") \
-            if save_best_only else None
+            if save_best_only or mode != "auto" else None
         self._initial_best = None if initial_value_threshold is None else \
             float(initial_value_threshold)
         self.best = self._initial_best
@@ -77,13 +79,17 @@ class ModelCheckpoint(Callback):
             current = self.tracker.value(logs)
             if current is None:
                 return
+            if math.isnan(current):  # NaN compares false with everything: never "best"
+                warnings.warn(f"ModelCheckpoint: {self.monitor} is NaN at epoch {epoch + 1}; "
+                              "not saving", RuntimeWarning, stacklevel=2)
+                return
             if self.best is not None and not self.tracker.improves(current, self.best):
                 if self.verbose:
                     print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
                           f"{self.best:.5f}")
                 return
             if self.verbose:
-                was = "inf" if self.best is None else f"{self.best:.5f}"
+                was = f"{self.tracker.worst}" if self.best is None else f"{self.best:.5f}"
                 print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {was} to "
                       f"{current:.5f}, saving model to {path}")
             self.best = current

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 
 from .callback import Callback
 
@@ -35,6 +36,10 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = sorted(logs)
         if self._writer is None:
+            missing = sorted(set(logs) - set(self.keys))
+            if missing:
+                warnings.warn(f"CSVLogger: {self.filename} has the columns {self.keys}; "
+                              f"{missing} are not written", RuntimeWarning, stacklevel=2)
             self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self.keys],
                                           delimiter=self.sep, extrasaction="ignore",
                                           restval="NA")

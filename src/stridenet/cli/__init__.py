@@ -141,8 +141,6 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
 
 
-__all__ = ["DATASETS", "CLIError", "build_parser", "learning_rate_schedule", "main"]
-
-
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE", "DEFAULT_SEED",
-           "FIGURE_FILES", "CLIError", "build_parser", "learning_rate_schedule", "main"]
+__all__ = ["DATASETS", "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE",
+           "DEFAULT_SEED", "FIGURE_FILES", "CLIError", "build_parser", "learning_rate_schedule",
+           "main"]

@@ -25,10 +25,11 @@ def cmd_evaluate(args) -> int:
     if args.limit:
         x_test, y_test = x_test[:args.limit], y_test[:args.limit]
     check_input_shape(model, x_test, f"{key} images")
-    probs, loss, accuracy = score(model, x_test, y_test)
-    if probs.shape[-1] != len(class_names):
-        raise CLIError(f"model {model.name!r} has {probs.shape[-1]} outputs but {key} has "
+    outputs = model.predict_on_batch(x_test[:1]).shape[-1]  # before any loss is computed
+    if outputs != len(class_names):
+        raise CLIError(f"model {model.name!r} has {outputs} outputs but {key} has "
                        f"{len(class_names)} classes")
+    probs, loss, accuracy = score(model, x_test, y_test)
     report = evaluation.classification_report(y_test, probs.argmax(axis=-1),
                                               class_names=class_names, zero_division=0)
     print(f"{key} test set ({len(x_test):,} images): loss {loss:.4f}, "

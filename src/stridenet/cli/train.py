@@ -12,6 +12,7 @@ import numpy as np
 from .. import __version__
 from ..callbacks import Callback, CSVLogger
 from .common import (
+    CLIError,
     build_zoo_model,
     check_model_name,
     dataset_key,
@@ -150,7 +151,11 @@ def cmd_train(args) -> int:
     utils.set_random_seed(args.seed)
     model = build_zoo_model(model_name, input_shape=x_train.shape[1:],
                              num_classes=len(class_names))
-    n_fit = len(x_train) - int(len(x_train) * args.validation_split)
+    n_fit = int(len(x_train) * (1 - args.validation_split))  # as fit() splits
+    if n_fit < 1 or (args.validation_split and n_fit == len(x_train)):
+        raise CLIError(f"--validation-split {args.validation_split} of {len(x_train):,} images "
+                       f"leaves {n_fit:,} to train on and {len(x_train) - n_fit:,} to "
+                       f"validate: both need at least one")
     steps = math.ceil(n_fit / args.batch_size) * args.epochs
     optimizer = optimizers.Adam(learning_rate_schedule(steps, args.lr))
     compile_args = dict(optimizer=optimizer, loss="sparse_categorical_crossentropy",
@@ -162,6 +167,8 @@ def cmd_train(args) -> int:
         trainer.compile(**compile_args)  # the same optimizer: its state is the model's
 
     folder = _run_dir(args.out, key, model_name)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CLIError(f"--out {folder} is a file, not a folder")
     os.makedirs(folder, exist_ok=True)
     print(f"training {model_name} ({model.count_params():,} parameters) on {len(x_train):,} "
           f"{key} images for {args.epochs} epoch(s), batch {args.batch_size}, Adam with peak "

@@ -12,10 +12,19 @@ import os
 import tempfile
 
 
-def _usual_permissions(path: str) -> None:
+def _read_umask() -> int:
+    # the only way to read the umask is to set it; done once, at import, before any thread
+    # of stridenet's could create files in between
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _usual_permissions(path: str) -> None:
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 @contextlib.contextmanager

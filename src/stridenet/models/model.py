@@ -134,6 +134,8 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if "layers" not in config:  # a subclassed model: its config is its arguments
+            return cls(**config)
         from .serialization import functional_from_config
 
         return functional_from_config(config, custom_objects)

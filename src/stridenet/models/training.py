@@ -9,24 +9,8 @@ from .. import metrics as metrics_mod
 from ..autograd import no_grad
 from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
+from . import data_adapter as D
 from .progress import ProgressBar
-
-
-def _as_array(x, name):
-    if x is None:
-        return None
-    arr = np.asarray(getattr(x, "data", x))
-    if arr.dtype == object:
-        raise TypeError(f"{name} must be a numeric array, got dtype object")
-    return arr
-
-
-def _check_xy(x, y):
-    if y is not None and len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of samples, got x {x.shape} "
-                         f"and y {y.shape}")
-    if len(x) == 0:
-        raise ValueError("x is empty")
 
 
 class Trainer:
@@ -45,8 +29,8 @@ class Trainer:
         # optimizers sit above models in the layering: imported on use.
         from .. import optimizers
 
-        if kwargs.pop("run_eagerly", None) is not None or kwargs.pop("jit_compile", None):
-            pass  # accepted for Keras compatibility; stridenet always runs eagerly
+        kwargs.pop("run_eagerly", None)  # accepted for Keras compatibility: stridenet
+        kwargs.pop("jit_compile", None)  # always runs eagerly and compiles nothing
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}")
         self.optimizer = optimizers.get(optimizer)
@@ -62,15 +46,24 @@ class Trainer:
         if self.optimizer is None or self.loss is None:
             raise RuntimeError("call model.compile(optimizer=..., loss=...) before training")
 
+    def _loss(self, y_true, y_pred, sample_weight):
+        if sample_weight is None:  # a plain function loss(y_true, y_pred) works too
+            return self.loss(y_true, y_pred)
+        return self.loss(y_true, y_pred, sample_weight=sample_weight)
+
+    def _n_inputs(self) -> int:
+        inputs = self.inputs
+        return len(inputs) if inputs else 1
+
     # -- one step -------------------------------------------------------------
-    def train_step(self, xb, yb):
+    def train_step(self, xb, yb, sample_weight=None):
         # the kernels spread each step over the cores themselves (see ops/kernels/parallel)
         with blas_single_threaded():
-            return self._train_step(xb, yb)
+            return self._train_step(xb, yb, sample_weight)
 
-    def _train_step(self, xb, yb):
+    def _train_step(self, xb, yb, sample_weight=None):
         y_pred = self(xb, training=True)
-        loss = self.loss(yb, y_pred)
+        loss = self._loss(yb, y_pred, sample_weight)
         penalties = self.losses
         total = loss
         for p in penalties:
@@ -94,17 +87,17 @@ class Trainer:
         from .. import callbacks as cb_mod
 
         self._require_compiled()
-        x, y = _as_array(x, "x"), _as_array(y, "y")
-        _check_xy(x, y)
-        batch_size = batch_size or 32
+        x = D.as_inputs(x, self._n_inputs())
+        y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
+        D.check(x, y, sample_weight)
+        batch_size = D.batch_size_of(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        if validation_data is None and validation_split:
-            # Keras takes the last fraction of the samples, before any shuffling.
-            cut = int(len(x) * (1 - validation_split))
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
-        n = len(x)
+        if validation_data is not None:
+            validation_data = D.unpack_validation(validation_data)
+        elif D.validation_fraction(validation_split):
+            (x, y, sample_weight), validation_data = D.split_off_validation(
+                x, y, sample_weight, validation_split)
+        n = D.count(x)
         steps = -(-n // batch_size)
         history = cb_mod.History()
         cbs = cb_mod.CallbackList([*(callbacks or []), history], model=self,
@@ -124,8 +117,9 @@ class Trainer:
                 m.reset_state()
             for step, idx in enumerate(self._batches(n, batch_size, order)):
                 cbs.on_train_batch_begin(step, {})
-                loss, y_pred = self.train_step(x[idx], y[idx])
-                loss_mean.update_state(loss)
+                loss, y_pred = self.train_step(D.take(x, idx), y[idx],
+                                               D.take(sample_weight, idx))
+                loss_mean.update_state(loss, sample_weight=len(idx))  # a mean over samples
                 for m in self.compiled_metrics:
                     m.update_state(y[idx], y_pred)
                 logs = {m.name: m.result() for m in self.compiled_metrics}
@@ -135,8 +129,9 @@ class Trainer:
                 if self.stop_training:
                     break
             if validation_data is not None:
-                vx, vy = validation_data[0], validation_data[1]
-                val = self.evaluate(vx, vy, batch_size=batch_size, verbose=0, return_dict=True)
+                vx, vy, vw = validation_data
+                val = self.evaluate(vx, vy, batch_size=batch_size, verbose=0, return_dict=True,
+                                    sample_weight=vw)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             bar.finish(logs)
             cbs.on_epoch_end(epoch, dict(logs))
@@ -148,20 +143,22 @@ class Trainer:
 
     # -- evaluate / predict ---------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 callbacks=None):
+                 sample_weight=None):
         self._require_compiled()
-        x, y = _as_array(x, "x"), _as_array(y, "y")
-        _check_xy(x, y)
-        batch_size = batch_size or 32
+        x = D.as_inputs(x, self._n_inputs())
+        y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
+        D.check(x, y, sample_weight)
+        batch_size = D.batch_size_of(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         loss_mean = metrics_mod.Mean(name="loss")
         metrics = [type(m).from_config(m.get_config()) for m in self.compiled_metrics]
-        steps = -(-len(x) // batch_size)
+        n = D.count(x)
+        steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
         with no_grad(), blas_single_threaded():
-            for step, idx in enumerate(self._batches(len(x), batch_size)):
-                y_pred = self(x[idx], training=False)
-                loss = float(self.loss(y[idx], y_pred).numpy())
+            for step, idx in enumerate(self._batches(n, batch_size)):
+                y_pred = self(D.take(x, idx), training=False)
+                loss = float(self._loss(y[idx], y_pred, D.take(sample_weight, idx)).numpy())
                 loss_mean.update_state(loss, sample_weight=len(idx))
                 for m in metrics:
                     m.update_state(y[idx], y_pred.numpy())
@@ -174,19 +171,22 @@ class Trainer:
                                                                       for m in metrics]]
 
     def predict(self, x, batch_size=None, verbose="auto"):
-        x = _as_array(x, "x")
-        batch_size = batch_size or 32
+        x = D.as_inputs(x, self._n_inputs())
+        n = D.count(x)
+        if n == 0:  # nothing to predict: the empty batch, with the output's shape
+            return self.predict_on_batch(x)
+        batch_size = D.batch_size_of(batch_size)
         verbose = 0 if verbose == "auto" else int(verbose)
         outs = []
-        steps = -(-len(x) // batch_size)
+        steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
         with no_grad(), blas_single_threaded():
-            for step, idx in enumerate(self._batches(len(x), batch_size)):
-                outs.append(self(x[idx], training=False).numpy())
+            for step, idx in enumerate(self._batches(n, batch_size)):
+                outs.append(self(D.take(x, idx), training=False).numpy())
                 bar.update(step + 1)
         bar.finish()
         return np.concatenate(outs, axis=0)
 
     def predict_on_batch(self, x):
         with no_grad(), blas_single_threaded():
-            return self(_as_array(x, "x"), training=False).numpy()
+            return self(D.as_inputs(x, self._n_inputs()), training=False).numpy()
