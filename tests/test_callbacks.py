@@ -306,3 +306,31 @@ def test_csv_logger_warns_about_columns_an_appended_file_lacks(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"\['val_accuracy', 'val_loss'\] are not written"):
         tiny_model().fit(x, y, epochs=1, verbose=0, validation_split=0.25,
                          callbacks=[C.CSVLogger(path, append=True)])
+
+
+def test_evaluate_and_predict_call_their_hooks():
+    calls = []
+
+    class Spy(C.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append(("test_batch", batch, round(logs["loss"], 6) > 0))
+
+        def on_test_end(self, logs=None):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            calls.append(("predict_batch", batch, logs["outputs"].shape))
+
+        def on_predict_end(self, logs=None):
+            calls.append("predict_end")
+
+    model = tiny_model()
+    x, y = tiny_data(20)
+    model.evaluate(x, y, batch_size=16, verbose=0, callbacks=[Spy()])
+    model.predict(x, batch_size=16, callbacks=[Spy()])
+    assert calls == ["test_begin", ("test_batch", 0, True), ("test_batch", 1, True),
+                     ("test_end", ["accuracy", "loss"]), ("predict_batch", 0, (16, 3)),
+                     ("predict_batch", 1, (4, 3)), "predict_end"]

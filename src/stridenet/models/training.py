@@ -143,7 +143,9 @@ class Trainer:
 
     # -- evaluate / predict ---------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 sample_weight=None):
+                 sample_weight=None, callbacks=None):
+        from .. import callbacks as cb_mod
+
         self._require_compiled()
         x = D.as_inputs(x, self._n_inputs())
         y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
@@ -155,22 +157,30 @@ class Trainer:
         n = D.count(x)
         steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
+        cbs = cb_mod.CallbackList(callbacks, model=self, params={"steps": steps,
+                                                                 "verbose": verbose})
+        cbs.on_test_begin({})
         with no_grad(), blas_single_threaded():
             for step, idx in enumerate(self._batches(n, batch_size)):
+                cbs.on_test_batch_begin(step, {})
                 y_pred = self(D.take(x, idx), training=False)
                 loss = float(self._loss(y[idx], y_pred, D.take(sample_weight, idx)).numpy())
                 loss_mean.update_state(loss, sample_weight=len(idx))
                 for m in metrics:
                     m.update_state(y[idx], y_pred.numpy())
                 bar.update(step + 1)
+                cbs.on_test_batch_end(step, {"loss": loss_mean.result()})
         result = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+        cbs.on_test_end(dict(result))
         bar.finish(result)
         if return_dict:
             return result
         return result["loss"] if not metrics else [result["loss"], *[result[m.name]
                                                                       for m in metrics]]
 
-    def predict(self, x, batch_size=None, verbose="auto"):
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+        from .. import callbacks as cb_mod
+
         x = D.as_inputs(x, self._n_inputs())
         n = D.count(x)
         if n == 0:  # nothing to predict: the empty batch, with the output's shape
@@ -180,10 +190,16 @@ class Trainer:
         outs = []
         steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
+        cbs = cb_mod.CallbackList(callbacks, model=self, params={"steps": steps,
+                                                                 "verbose": verbose})
+        cbs.on_predict_begin({})
         with no_grad(), blas_single_threaded():
             for step, idx in enumerate(self._batches(n, batch_size)):
+                cbs.on_predict_batch_begin(step, {})
                 outs.append(self(D.take(x, idx), training=False).numpy())
                 bar.update(step + 1)
+                cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cbs.on_predict_end({})
         bar.finish()
         return np.concatenate(outs, axis=0)
 
