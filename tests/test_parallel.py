@@ -60,7 +60,7 @@ def test_a_kernel_inside_a_chunk_gets_its_own_workspaces(data):
     results = {}
 
     def chunk(worker, n0, n1):
-        outer = parallel.scratch(worker, "cols", (4,), np.float64)
+        outer = parallel.scratch("cols", (4,), np.float64)
         outer[...] = n0  # live in this chunk while the nested kernel runs
         results[n0] = conv(x, w)
         assert (outer == n0).all()

@@ -129,7 +129,7 @@ def relu_backward(dy, y):
     dy = _contiguous(np.asarray(dy, dtype=y.dtype))
 
     def step(worker, out, g, yc):
-        mask = parallel.scratch(worker, "relu_mask", yc.shape, bool)
+        mask = parallel.scratch("relu_mask", yc.shape, bool)
         np.greater(yc, 0, out=mask)
         select(g, mask, out=out)
 

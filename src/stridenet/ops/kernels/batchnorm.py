@@ -67,9 +67,9 @@ def _channel_sums(m, c, dtype, parts):
     return sums
 
 
-def _normalised(worker, x2, mean, inv_sigma, r0, r1, tag="xhat"):
+def _normalised(x2, mean, inv_sigma, r0, r1, tag="xhat"):
     """(x - mean) * inv_sigma for rows r0..r1, in the worker's workspace."""
-    out = parallel.scratch(worker, tag, (r1 - r0, x2.shape[1]), x2.dtype)
+    out = parallel.scratch(tag, (r1 - r0, x2.shape[1]), x2.dtype)
     np.subtract(x2[r0:r1], mean, out=out)
     out *= inv_sigma
     return out
@@ -87,7 +87,7 @@ def batchnorm_train_forward(x, gamma, beta, axis, eps):
     mean = (s1 / m).astype(dt)  # (C,)
 
     def squares(worker, r0, r1):
-        d = parallel.scratch(worker, "bn_sq", (r1 - r0, c), dt)
+        d = parallel.scratch("bn_sq", (r1 - r0, c), dt)
         np.subtract(x2[r0:r1], mean, out=d)
         d *= d
         return (d,)
@@ -119,7 +119,7 @@ def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
     dy2 = _rows(np.asarray(dy, dtype=dt), cache["axis"])  # (M, C)
 
     def parts(worker, r0, r1):
-        xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+        xhat = _normalised(x2, mean, inv_sigma, r0, r1)
         np.multiply(xhat, dy2[r0:r1], out=xhat)  # dy * xhat, in place
         return dy2[r0:r1], xhat
 
@@ -133,7 +133,7 @@ def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
 
         def grad(worker, r0, r1):
             out = dx2[r0:r1]
-            xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+            xhat = _normalised(x2, mean, inv_sigma, r0, r1)
             xhat *= mean_dyxhat
             np.subtract(dy2[r0:r1], mean_dy, out=out)
             out -= xhat
@@ -182,7 +182,7 @@ def batchnorm_infer_backward(dy, cache, needs=(True, True, True)):
     dgamma = dbeta = None
     if want_g or want_b:
         def parts(worker, r0, r1):
-            xhat = _normalised(worker, x2, mean, inv_sigma, r0, r1)
+            xhat = _normalised(x2, mean, inv_sigma, r0, r1)
             np.multiply(xhat, dy2[r0:r1], out=xhat)
             return dy2[r0:r1], xhat
 

@@ -53,14 +53,14 @@ def _im2col(view: np.ndarray, groups: int) -> np.ndarray:
     return np.ascontiguousarray(cols).reshape(groups, n * oh * ow, kh * kw * (c // groups))
 
 
-def _cols(worker, view: np.ndarray) -> np.ndarray:
-    """im2col of a window view into the worker's workspace: (n*OH*OW, KH*KW*C)."""
+def _cols(view: np.ndarray) -> np.ndarray:
+    """im2col of a window view into this thread's workspace: (n*OH*OW, KH*KW*C)."""
     n, oh, ow, kh, kw, c = view.shape
     if kh == kw == 1:
         flat = view.reshape(n, oh, ow, c)
         if flat.flags.c_contiguous:  # a 1x1 stride-1 conv reads x as it is
             return flat.reshape(n * oh * ow, c)
-    cols = parallel.scratch(worker, "cols", (n * oh * ow, kh * kw * c), view.dtype)
+    cols = parallel.scratch("cols", (n * oh * ow, kh * kw * c), view.dtype)
     cols.reshape(view.shape)[...] = view
     return cols
 
@@ -68,7 +68,7 @@ def _cols(worker, view: np.ndarray) -> np.ndarray:
 TRANSPOSED_MAX_CHANNELS = 2  # im2col as (K, rows) for up to this many input channels
 
 
-def _cols_t(worker, xp, kernel, strides, dilation, out_hw) -> np.ndarray:
+def _cols_t(xp, kernel, strides, dilation, out_hw) -> np.ndarray:
     """im2col transposed, (KH*KW*C, n*OH*OW), one strided copy per kernel tap.
 
     For a grayscale input the (rows, K) copy moves runs of KW single values; per tap, the
@@ -78,7 +78,7 @@ def _cols_t(worker, xp, kernel, strides, dilation, out_hw) -> np.ndarray:
     n, _, _, c = xp.shape
     (kh, kw), (oh, ow) = kernel, out_hw
     (sh, sw), (dh, dw) = strides, dilation
-    cols = parallel.scratch(worker, "cols", (kh, kw, c, n, oh, ow), xp.dtype)
+    cols = parallel.scratch("cols", (kh, kw, c, n, oh, ow), xp.dtype)
     for a in range(kh):
         for b in range(kw):
             tap = xp[:, a * dh:a * dh + sh * (oh - 1) + 1:sh, b * dw:b * dw + sw * (ow - 1) + 1:sw]
@@ -86,21 +86,21 @@ def _cols_t(worker, xp, kernel, strides, dilation, out_hw) -> np.ndarray:
     return cols.reshape(kh * kw * c, n * oh * ow)
 
 
-def im2col_matrix(worker, xp, kernel, strides, dilation, out_hw) -> np.ndarray:
+def im2col_matrix(xp, kernel, strides, dilation, out_hw) -> np.ndarray:
     """(n*OH*OW, KH*KW*C) patches of xp (n, Hp, Wp, C), possibly a transposed view."""
     if xp.shape[-1] <= TRANSPOSED_MAX_CHANNELS and kernel != (1, 1):
-        return _cols_t(worker, xp, kernel, strides, dilation, out_hw).T
-    return _cols(worker, window_view(xp, kernel, strides, dilation, out_hw))
+        return _cols_t(xp, kernel, strides, dilation, out_hw).T
+    return _cols(window_view(xp, kernel, strides, dilation, out_hw))
 
 
-def padded_chunk(worker, x, pads, n0, n1):
-    """x[n0:n1] zero-padded by ``pads`` in the worker's workspace (x itself if no padding)."""
+def padded_chunk(x, pads, n0, n1):
+    """x[n0:n1] zero-padded by ``pads`` in this thread's workspace (x itself if no padding)."""
     (pt, pb), (pl, pr) = pads
     xs = x[n0:n1]
     if pt == pb == pl == pr == 0:
         return xs
     n, h, w, c = xs.shape
-    out = parallel.scratch(worker, "xpad", (n, h + pt + pb, w + pl + pr, c), xs.dtype)
+    out = parallel.scratch("xpad", (n, h + pt + pb, w + pl + pr, c), xs.dtype)
     return pad_into(out, xs, pads)
 
 
@@ -132,12 +132,12 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     bias = None if b is None else b.astype(dtype, copy=False)
 
     def chunk(worker, n0, n1):
-        xp = padded_chunk(worker, x, xpads, n0, n1)  # (n, Hp, Wp, C)
+        xp = padded_chunk(x, xpads, n0, n1)  # (n, Hp, Wp, C)
         out = y[n0:n1].reshape(-1, f)  # (rows, F), a view into y
         if wino:
-            winograd.forward_into(worker, xp, u, kh, tiles, y[n0:n1])
+            winograd.forward_into(xp, u, kh, tiles, y[n0:n1])
         elif groups == 1:
-            cols = im2col_matrix(worker, xp, (kh, kw), strides, dilation, (oh, ow))
+            cols = im2col_matrix(xp, (kh, kw), strides, dilation, (oh, ow))
             np.matmul(cols, wm[0], out=out)
         else:
             view = window_view(xp, (kh, kw), strides, dilation, (oh, ow))

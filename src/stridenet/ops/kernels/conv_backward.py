@@ -59,17 +59,17 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         g = dy[n0:n1].reshape(rows, f)
         if cache.y is not None:  # fused relu: the gradient passes where y > 0
             mask = cache.y[n0:n1].reshape(rows, f) > 0
-            g = select(g, mask, parallel.scratch(worker, "g", g.shape, dtype))
+            g = select(g, mask, parallel.scratch("g", g.shape, dtype))
         if need_b:
             dbs[worker] += np.ones(rows, dtype) @ g  # a BLAS row sum
         if need_w and cache.winograd:
-            gt = _zero_extended(worker, g.reshape(n1 - n0, oh, ow, f), g_tiles, "g_tiles")
-            xp = padded_chunk(worker, x, cache.xpads, n0, n1)
-            winograd.weight_grad_chunk(worker, xp, gt, kh, g_tiles, acc[worker])
+            gt = _zero_extended(g.reshape(n1 - n0, oh, ow, f), g_tiles, "g_tiles")
+            xp = padded_chunk(x, cache.xpads, n0, n1)
+            winograd.weight_grad_chunk(xp, gt, kh, g_tiles, acc[worker])
         elif need_w:
-            xp = padded_chunk(worker, x, cache.xpads, n0, n1)
+            xp = padded_chunk(x, cache.xpads, n0, n1)
             if groups == 1:
-                cols = im2col_matrix(worker, xp, (kh, kw), cache.strides, cache.dilation,
+                cols = im2col_matrix(xp, (kh, kw), cache.strides, cache.dilation,
                                      (oh, ow))[None]
             else:
                 view = window_view(xp, (kh, kw), cache.strides, cache.dilation, (oh, ow))
@@ -77,19 +77,19 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
             acc[worker] += np.matmul(cols.transpose(0, 2, 1), dyg)  # (G, K, Fg)
         if by_correlation:
-            gp = _padded_gradient(worker, g.reshape(n1 - n0, oh, ow, f), cache, gp_hw)
+            gp = _padded_gradient(g.reshape(n1 - n0, oh, ow, f), cache, gp_hw)
             if cache.winograd:
-                winograd.forward_into(worker, gp, u_rot, kh, x_tiles, dx[n0:n1])
+                winograd.forward_into(gp, u_rot, kh, x_tiles, dx[n0:n1])
             else:
                 view = window_view(gp, (kh, kw), (1, 1), cache.dilation, (h, wd))
-                np.matmul(_cols(worker, view), w_rot, out=dx[n0:n1].reshape(-1, c))
+                np.matmul(_cols(view), w_rot, out=dx[n0:n1].reshape(-1, c))
         elif need_x:
             (pt, pb), (pl, pr) = cache.xpads
-            dxp = parallel.scratch(worker, "dxp", (n1 - n0, h + pt + pb, wd + pl + pr, c),
+            dxp = parallel.scratch("dxp", (n1 - n0, h + pt + pb, wd + pl + pr, c),
                                    dtype)
             dxp[...] = 0
             if groups == 1:
-                _input_grad_by_col2im(worker, dxp, g, w_t, cache, (kh, kw))
+                _input_grad_by_col2im(dxp, g, w_t, cache, (kh, kw))
             else:
                 dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
                 _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation,
@@ -119,19 +119,19 @@ def _rotated(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
 
 
-def _zero_extended(worker, g4, tiles_hw, tag):
+def _zero_extended(g4, tiles_hw, tag):
     """g4 (n, OH, OW, F) -> (n, th*m, tw*m, F) with zeros beyond OH, OW (g4 if it fits)."""
     n, oh, ow, f = g4.shape
     full = (tiles_hw[0] * winograd.OUTPUT_TILE, tiles_hw[1] * winograd.OUTPUT_TILE)
     if (oh, ow) == full:
         return g4
-    out = parallel.scratch(worker, tag, (n, *full, f), g4.dtype)
+    out = parallel.scratch(tag, (n, *full, f), g4.dtype)
     out[...] = 0
     out[:, :oh, :ow] = g4
     return out
 
 
-def _padded_gradient(worker, g4, cache, gp_hw):
+def _padded_gradient(g4, cache, gp_hw):
     """gp (n, *gp_hw, F) with gp[r] = g[r - (KH-1)*dh + pt] (zero outside g), per axis.
 
     With stride 1, dx[h, w] = sum_{a, b} g[h + pt - a*dh, w + pl - b*dw] @ w[a, b]^T,
@@ -143,7 +143,7 @@ def _padded_gradient(worker, g4, cache, gp_hw):
     dh, dw_ = cache.dilation
     n, oh, ow, f = g4.shape
     gh, gw = gp_hw
-    gp = parallel.scratch(worker, "gp", (n, gh, gw, f), g4.dtype)
+    gp = parallel.scratch("gp", (n, gh, gw, f), g4.dtype)
     gp[...] = 0
     r0, c0 = (kh - 1) * dh - pt, (kw - 1) * dw_ - pl  # where g's row/column 0 lands in gp
     src_r, src_c = max(0, -r0), max(0, -c0)
@@ -156,7 +156,7 @@ def _padded_gradient(worker, g4, cache, gp_hw):
     return gp
 
 
-def _input_grad_by_col2im(worker, dxp, g, w_t, cache, kernel):
+def _input_grad_by_col2im(dxp, g, w_t, cache, kernel):
     """dxp (n, Hp, Wp, C) += col2im(g @ W^T): one product, then per kernel tap a strided add.
 
     (g @ W^T)[row, (a, b, c)] is what output ``row`` sends back through tap (a, b) to
@@ -165,7 +165,7 @@ def _input_grad_by_col2im(worker, dxp, g, w_t, cache, kernel):
     kh, kw = kernel
     n, c = dxp.shape[0], dxp.shape[-1]
     oh, ow = cache.out_hw
-    back = parallel.scratch(worker, "cols", (g.shape[0], w_t.shape[1]), g.dtype)
+    back = parallel.scratch("cols", (g.shape[0], w_t.shape[1]), g.dtype)
     np.matmul(g, w_t, out=back)  # (rows, KH*KW*C)
     back6 = back.reshape(n, oh, ow, kh, kw, c)
     for a in range(kh):

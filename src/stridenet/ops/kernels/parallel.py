@@ -193,13 +193,12 @@ def _thread_state() -> dict:
     return state
 
 
-def scratch(worker: int, tag: str, shape, dtype) -> np.ndarray:
+def scratch(tag: str, shape, dtype) -> np.ndarray:
     """A reusable uninitialised array for ``tag``: grown when too small, so steady-state
     training allocates nothing for it. Its content is garbage on return.
 
     Workspaces belong to the calling thread and chunk nesting depth, so two threads (or a
-    kernel called inside a chunk) never share one. ``worker`` is accepted for symmetry
-    with the partial sums and does not pick the buffer.
+    kernel called inside a chunk) never share one.
     """
     state = _thread_state()
     dtype = np.dtype(dtype)

@@ -143,9 +143,9 @@ def max_pool2d_backward(dy, cache: PoolCache):
 
     def chunk(worker, n0, n1):
         xs, ys, dys, dxs = xp[n0:n1], y[n0:n1], dy[n0:n1], dxp[n0:n1]
-        free = parallel.scratch(worker, "pool_free", ys.shape, bool)
+        free = parallel.scratch("pool_free", ys.shape, bool)
         free[...] = True
-        hit = parallel.scratch(worker, "pool_hit", ys.shape, bool)
+        hit = parallel.scratch("pool_hit", ys.shape, bool)
         nan_out = np.isnan(ys) if has_nan else None
         for slc, real in taps:
             tap = xs[slc]  # (n, OH, OW, C) strided view
@@ -202,7 +202,7 @@ def avg_pool2d_backward(dy, cache: PoolCache):
     taps = [slc for _, _, slc in _taps(cache.pool, cache.strides, cache.out_hw)]
 
     def chunk(worker, n0, n1):
-        g = parallel.scratch(worker, "pool_g", (n1 - n0, *dy.shape[1:]), dtype)
+        g = parallel.scratch("pool_g", (n1 - n0, *dy.shape[1:]), dtype)
         np.divide(dy[n0:n1], cache.count, out=g)  # (n, OH, OW, C)
         dxs = dxp[n0:n1]
         for slc in taps:

@@ -126,12 +126,12 @@ def kernel_transform(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(u).reshape(a * a, c, f)
 
 
-# Workspaces: each step reads one buffer and writes the other, so three per worker serve
+# Workspaces: each step reads one buffer and writes the other, so three per thread serve
 # the whole pipeline ("wino_a", "wino_b", and "wino_c" for the one product that needs a
 # third) -- the forward goes a -> b -> a -> b -> a -> b.
 
 
-def _input_transform(worker, xp, r, tiles_hw):
+def _input_transform(xp, r, tiles_hw):
     """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B of every tile: (a*a, P, C), with
     positions ordered (nu, xi) and tiles P = (n, ti, tj).
 
@@ -150,19 +150,19 @@ def _input_transform(worker, xp, r, tiles_hw):
     _, _, bt = transforms(m, r, xp.dtype)
     s0, s1, s2 = flat.strides
     rows = as_strided(flat, (n, th, a, wp * c), (s0, s1 * m, s1, s2), writeable=False)
-    rr = parallel.scratch(worker, "wino_a", (n, th, a, wp, c), xp.dtype)
+    rr = parallel.scratch("wino_a", (n, th, a, wp, c), xp.dtype)
     np.matmul(bt, rows, out=rr.reshape(n, th, a, wp * c))  # [n, ti, xi, w, c]
     q0, q1, q2, q3, q4 = rr.strides
     cols = as_strided(rr, (a, a, n, th, tw, c), (q3, q2, q0, q1, q3 * m, q4),
                       writeable=False)  # [j, xi, n, ti, tj, c] = rr[n, ti, xi, tj*m + j, c]
-    d = parallel.scratch(worker, "wino_b", (a, a, n, th, tw, c), xp.dtype)
+    d = parallel.scratch("wino_b", (a, a, n, th, tw, c), xp.dtype)
     d[...] = cols
-    v = parallel.scratch(worker, "wino_a", (a, a * p * c), xp.dtype)
+    v = parallel.scratch("wino_a", (a, a * p * c), xp.dtype)
     np.matmul(bt, d.reshape(a, a * p * c), out=v)  # columns: (a[nu], a[xi] * P * C)
     return v.reshape(a * a, p, c)
 
 
-def forward_chunk(worker, xp, u, r, tiles_hw, out):
+def forward_chunk(xp, u, r, tiles_hw, out):
     """out (n, th*m, tw*m, F) = the stride-1 correlation of xp with the kernel behind ``u``."""
     m = OUTPUT_TILE
     a = m + r - 1
@@ -171,31 +171,31 @@ def forward_chunk(worker, xp, u, r, tiles_hw, out):
     f = u.shape[-1]
     p = n * th * tw
     at, _, _ = transforms(m, r, xp.dtype)
-    v = _input_transform(worker, xp, r, tiles_hw)
-    prod = parallel.scratch(worker, "wino_b", (a * a, p, f), xp.dtype)
+    v = _input_transform(xp, r, tiles_hw)
+    prod = parallel.scratch("wino_b", (a * a, p, f), xp.dtype)
     np.matmul(v, u, out=prod)  # one (P, C) @ (C, F) per transformed position (nu, xi)
-    y1 = parallel.scratch(worker, "wino_a", (m, a * p * f), xp.dtype)
+    y1 = parallel.scratch("wino_a", (m, a * p * f), xp.dtype)
     np.matmul(at, prod.reshape(a, a * p * f), out=y1)  # columns back: (m[j], a[xi] * P * F)
-    y = parallel.scratch(worker, "wino_b", (m, m, p * f), xp.dtype)
+    y = parallel.scratch("wino_b", (m, m, p * f), xp.dtype)
     np.matmul(at, y1.reshape(m, a, p * f), out=y)  # rows back, for each j: (m[i], P * F)
     # [j, i, n, ti, tj, f] -> out[n, ti*m + i, tj*m + j, f]
     out.reshape(n, th, m, tw, m, f)[...] = y.reshape(m, m, n, th, tw, f).transpose(2, 3, 1, 4,
                                                                                      0, 5)
 
 
-def forward_into(worker, xp, u, r, tiles_hw, out):
+def forward_into(xp, u, r, tiles_hw, out):
     """``forward_chunk`` into out (n, OH, OW, F), which may be smaller than the tiles cover."""
     n, oh, ow, f = out.shape
     full = (tiles_hw[0] * OUTPUT_TILE, tiles_hw[1] * OUTPUT_TILE)
     if (oh, ow) == full:
-        forward_chunk(worker, xp, u, r, tiles_hw, out)
+        forward_chunk(xp, u, r, tiles_hw, out)
         return
-    tmp = parallel.scratch(worker, "wino_out", (n, *full, f), out.dtype)
-    forward_chunk(worker, xp, u, r, tiles_hw, tmp)
+    tmp = parallel.scratch("wino_out", (n, *full, f), out.dtype)
+    forward_chunk(xp, u, r, tiles_hw, tmp)
     out[...] = tmp[:, :oh, :ow]
 
 
-def weight_grad_chunk(worker, xp, g, r, tiles_hw, acc):
+def weight_grad_chunk(xp, g, r, tiles_hw, acc):
     """acc (a*a, C, F) += sum over tiles of (BT d B)^T (AT^T g AT), per transformed position
     (ordered (nu, xi), as everywhere here).
 
@@ -208,13 +208,13 @@ def weight_grad_chunk(worker, xp, g, r, tiles_hw, acc):
     th, tw = tiles_hw
     p = n * th * tw
     at, _, _ = transforms(m, r, xp.dtype)
-    v = _input_transform(worker, xp, r, tiles_hw)  # (a*a, P, C)
+    v = _input_transform(xp, r, tiles_hw)  # (a*a, P, C)
     # g tiles [j, i, n, ti, tj, f] = g[n, ti*m + i, tj*m + j, f], then AT^T g AT
-    gt = parallel.scratch(worker, "wino_b", (m, m, n, th, tw, f), g.dtype)
+    gt = parallel.scratch("wino_b", (m, m, n, th, tw, f), g.dtype)
     gt[...] = g.reshape(n, th, m, tw, m, f).transpose(4, 2, 0, 1, 3, 5)
-    g1 = parallel.scratch(worker, "wino_c", (a, m * p * f), g.dtype)
+    g1 = parallel.scratch("wino_c", (a, m * p * f), g.dtype)
     np.matmul(at.T, gt.reshape(m, m * p * f), out=g1)  # columns: (a[nu], m[i] * P * F)
-    g2 = parallel.scratch(worker, "wino_b", (a, a, p * f), g.dtype)
+    g2 = parallel.scratch("wino_b", (a, a, p * f), g.dtype)
     np.matmul(at.T, g1.reshape(a, m, p * f), out=g2)  # rows, for each nu: (a[xi], P * F)
     acc += np.matmul(v.transpose(0, 2, 1), g2.reshape(a * a, p, f))  # (a*a, C, F)
 
