@@ -68,7 +68,7 @@ def _channel_sums(m, c, dtype, parts):
 
 
 def _normalised(x2, mean, inv_sigma, r0, r1, tag="xhat"):
-    """(x - mean) * inv_sigma for rows r0..r1, in the worker's workspace."""
+    """(x - mean) * inv_sigma for rows r0..r1, in this thread's workspace."""
     out = parallel.scratch(tag, (r1 - r0, x2.shape[1]), x2.dtype)
     np.subtract(x2[r0:r1], mean, out=out)
     out *= inv_sigma
