@@ -21,6 +21,9 @@ class ModelCheckpoint(Callback):
     ``save_best_only=True`` saves only when ``monitor`` beats the best value so far (and
     ``initial_value_threshold``, if given); ``save_weights_only=True`` writes
     ``model.save_weights`` instead of the whole model with its optimizer state.
+
+    As in Keras 3, ``best`` is set once, here, and kept across ``fit`` calls: a callback
+    reused for a second ``fit`` never overwrites the best file with a worse model.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -38,15 +41,12 @@ class ModelCheckpoint(Callback):
         self.save_freq = save_freq
         self.tracker = Monitor(monitor, mode, 0.0, owner="ModelCheckpoint") \
             if save_best_only or mode != "auto" else None
-        self._initial_best = None if initial_value_threshold is None else \
-            float(initial_value_threshold)
-        self.best = self._initial_best
+        self.best = None if initial_value_threshold is None else float(initial_value_threshold)
         self._epoch = 0
         self._batches_seen = 0
 
     def on_train_begin(self, logs=None):
-        self.best = self._initial_best
-        self._batches_seen = 0
+        self._batches_seen = 0  # counts batches of this fit; ``best`` carries over
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
