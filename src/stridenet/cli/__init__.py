@@ -19,7 +19,7 @@ import sys
 
 from .. import __version__
 from .commands import cmd_evaluate, cmd_predict, cmd_summary
-from .common import DATASETS, CLIError, dataset_names
+from .common import DATASETS, CLIError, check_environment, dataset_names
 from .train import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -128,6 +128,7 @@ def main(argv=None) -> int:
     except SystemExit as stop:  # --help / --version (0) or a usage error (2)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     try:
+        check_environment()
         return args.func(args)
     except CLIError as err:
         print(f"stridenet {args.command}: error: {err}", file=sys.stderr)

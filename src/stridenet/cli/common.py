@@ -17,6 +17,33 @@ class CLIError(Exception):
     """A mistake in what the user asked for: reported as one line, exit status 2."""
 
 
+THREADS_VARIABLE = "STRIDENET_NUM_THREADS"
+
+
+def check_environment() -> None:
+    """Refuse a bad ``STRIDENET_NUM_THREADS`` before any work starts.
+
+    The kernels read it the first time they run, deep inside training or prediction,
+    where a mistake would surface as a traceback (and in ``train`` only after the data
+    loaded). Checked here it is one line and exit status 2 for every command.
+    """
+    text = os.environ.get(THREADS_VARIABLE)
+    if text:  # unset or empty: as many threads as cores
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise CLIError(f"{THREADS_VARIABLE} must be a positive integer (the worker "
+                           f"threads to use), got {text!r}; unset it to use every core")
+    from ..ops.kernels import parallel
+
+    try:  # whatever else the kernels' own check refuses, refused here too
+        parallel.num_workers()
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+
+
 def dataset_names() -> str:
     """"fashion_mnist (or fashion-mnist), mnist": each dataset once, with its aliases."""
     parts = []
