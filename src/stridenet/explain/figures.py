@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 
 from ..io import atomic_path
-from .render_text import equation, fmt, pad_mask, sum_text
+from .blocks import equation, fmt, pad_mask, sum_text
 from .trace import BackwardTrace, PoolTrace, cell_label
 
 ANNOTATE_MAX = 20  # write the numbers into grids up to this many rows/cols

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from .render_text import SECTIONS, cap, document, equation, grid_cells, options, pad_mask
+from .blocks import SECTIONS, cap, equation, grid_cells, options, pad_mask
+from .render_text import document
 from .trace import BackwardTrace, PoolTrace
 
 STYLE = """

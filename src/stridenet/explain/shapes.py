@@ -18,7 +18,6 @@ from ..ops.kernels.geometry import (
     resolve_padding,
 )
 from ..ops.kernels.geometry import output_size as _geometry_output_size
-from .render_text import md_table
 from .trace import SizeFormula
 
 
@@ -269,6 +268,8 @@ def _model_text(ms) -> str:
 
 
 def _model_markdown(ms) -> str:
+    from .render_text import md_table  # a renderer: imported when used, never at module level
+
     return "\n".join([f"### Model `{ms.name}`", "", *md_table(MODEL_HEAD, _model_rows(ms))])
 
 
