@@ -45,3 +45,77 @@ def test_atomic_path_gives_a_temp_name_with_the_same_extension(tmp_path):
     with pytest.raises(ValueError, match="mode must be 'wb' or 'w'"):
         with atomic_writer(tmp_path / "x", "a"):
             pass
+
+
+def test_a_name_of_the_longest_allowed_length_can_be_written(tmp_path):
+    # the temp name beside it must not be longer than the file system allows
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    for name in ("m" * (limit - 12) + ".safetensors", "x" * limit, "y" * 252 + ".sn"):
+        name = name[:limit]
+        with atomic_writer(tmp_path / name) as f:
+            f.write(b"data")
+        with atomic_path(tmp_path / name) as tmp:
+            assert len(os.path.basename(tmp)) <= limit
+            with open(tmp, "wb") as f:
+                f.write(b"again")
+        assert (tmp_path / name).read_bytes() == b"again"
+    assert len(os.listdir(tmp_path)) == 3  # no temp file left
+
+
+def test_temp_names_are_short_and_unique(tmp_path):
+    names = set()
+    for _ in range(50):
+        with atomic_path(tmp_path / "model.safetensors") as tmp:
+            names.add(os.path.basename(tmp))
+            open(tmp, "wb").close()
+    assert len(names) == 50
+    assert max(len(n) for n in names) <= len("model.safetensors") + 20
+
+
+_SLOW_WRITER = """
+import sys, time
+from stridenet.io import atomic_writer
+with atomic_writer(sys.argv[1]) as f:
+    f.write(b"partial " * 1000)
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(float(sys.argv[2]))
+    f.write(b"done")
+"""
+
+
+def _start_slow_writer(target, seconds):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(target), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"  # its temp file exists now
+    return proc
+
+
+def test_temp_files_of_killed_writers_are_removed_by_the_next_write(tmp_path):
+    import signal
+
+    target = tmp_path / "model.safetensors"
+    procs = [_start_slow_writer(target, 60) for _ in range(3)]  # all alive at once
+    for proc in procs:
+        proc.send_signal(signal.SIGKILL)  # kill -9: no cleanup runs in the writer
+        proc.wait()
+    (tmp_path / "other.bin").write_bytes(b"x")
+    assert len(os.listdir(tmp_path)) == 4  # three temp files left behind, and other.bin
+    with atomic_writer(target) as f:
+        f.write(b"new")
+    assert sorted(os.listdir(tmp_path)) == ["model.safetensors", "other.bin"]
+    assert target.read_bytes() == b"new"
+
+
+def test_a_live_writers_temp_file_is_never_removed(tmp_path):
+    target = tmp_path / "model.safetensors"
+    proc = _start_slow_writer(target, 2)
+    with atomic_writer(target) as f:  # a second writer while the first one still writes
+        f.write(b"second")
+    assert len(os.listdir(tmp_path)) == 2  # the first writer's temp file is still there
+    assert proc.wait(timeout=60) == 0
+    assert target.read_bytes().endswith(b"done")  # the first writer finished, last
+    assert os.listdir(tmp_path) == ["model.safetensors"]
