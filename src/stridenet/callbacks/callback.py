@@ -3,8 +3,11 @@
 ``fit`` calls, in order: ``on_train_begin``; per epoch ``on_epoch_begin``, per batch
 ``on_train_batch_begin`` / ``on_train_batch_end``, then ``on_epoch_end`` with the epoch's
 logs (``loss``, metrics, ``val_*``); finally ``on_train_end``. A callback stops training by
-setting ``self.model.stop_training = True``. Logs are one dict per event passed to every
-callback in turn, so what one callback adds (``learning_rate``) the next one sees.
+setting ``self.model.stop_training = True``. When ``fit`` ends by an exception (Ctrl-C
+included), ``on_train_end`` is not called, as in Keras; instead each callback's
+``on_train_interrupted(error)`` -- a stridenet addition -- lets it close what it opened.
+Logs are one dict per event passed to every callback in turn, so what one callback adds
+(``learning_rate``) the next one sees.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
 
+    def on_train_interrupted(self, error):
+        """``fit`` is ending by ``error`` (an exception, or KeyboardInterrupt) instead of
+        reaching ``on_train_end``: release files and other resources here. Not in Keras."""
+
 
 class CallbackList:
     """Calls each hook on every callback, in the order given."""
@@ -73,6 +80,16 @@ class CallbackList:
                 getattr(cb, event)(*args)
 
         return dispatch
+
+    def on_train_interrupted(self, error) -> None:
+        """Tell every callback, even when one of them fails: ``error`` is what the caller
+        will see, so a failing hook only warns."""
+        for cb in self.callbacks:
+            try:
+                cb.on_train_interrupted(error)
+            except Exception as hook_error:  # noqa: BLE001 - the original error wins
+                warnings.warn(f"{type(cb).__name__}.on_train_interrupted failed: "
+                              f"{hook_error!r}", RuntimeWarning, stacklevel=2)
 
 
 class Monitor:

@@ -12,6 +12,10 @@ from .callback import Callback
 class CSVLogger(Callback):
     """Write ``epoch,<log names...>`` rows to ``filename``; ``append=True`` continues a file
     (for a resumed run) instead of starting it again. Each row is flushed as it is written.
+
+    One logger may serve several ``fit`` calls, also after one that raised (Ctrl-C in a
+    notebook): each ``on_train_begin`` closes what an earlier run left open and starts
+    afresh -- a new header, or the existing one's columns when appending.
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -21,6 +25,7 @@ class CSVLogger(Callback):
         self._file = self._writer = None
 
     def on_train_begin(self, logs=None):
+        self._close()  # a run that raised never reached on_train_end
         resuming = self.append and os.path.exists(self.filename) and \
             os.path.getsize(self.filename) > 0
         self.keys = None
@@ -49,6 +54,12 @@ class CSVLogger(Callback):
         self._file.flush()
 
     def on_train_end(self, logs=None):
+        self._close()
+
+    def on_train_interrupted(self, error):
+        self._close()  # the rows written so far stay, flushed, in a closed file
+
+    def _close(self) -> None:
         if self._file is not None:
             self._file.close()
         self._file = self._writer = None

@@ -104,7 +104,20 @@ class Trainer:
                                   params={"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         base_seed = self._rng_state["shuffle_seed"] if seed is None else int(seed)
-        cbs.on_train_begin({})
+        try:
+            cbs.on_train_begin({})
+            logs = self._run_epochs(x, y, sample_weight, validation_data, batch_size, epochs,
+                                    initial_epoch, shuffle, base_seed, steps, cbs, verbose)
+        except BaseException as error:  # Ctrl-C included: callbacks close what they opened
+            cbs.on_train_interrupted(error)
+            raise
+        cbs.on_train_end(dict(logs))
+        self.history = history
+        return history
+
+    def _run_epochs(self, x, y, sample_weight, validation_data, batch_size, epochs,
+                    initial_epoch, shuffle, base_seed, steps, cbs, verbose) -> dict:
+        n = D.count(x)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if verbose:
@@ -137,9 +150,7 @@ class Trainer:
             cbs.on_epoch_end(epoch, dict(logs))
             if self.stop_training:
                 break
-        cbs.on_train_end(dict(logs))
-        self.history = history
-        return history
+        return logs
 
     # -- evaluate / predict ---------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
