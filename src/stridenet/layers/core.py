@@ -98,10 +98,11 @@ class Dropout(Layer):
         if noise_shape is not None:
             raise ValueError("Dropout: noise_shape is not supported yet")
         self.rate, self.seed = rate, seed
-        # An int seed gives the layer its own stream; None draws from the global generator.
-        from ..seeding import make_generator
+        # The layer owns its stream: from an int seed, or (seed=None) seeded by one draw
+        # from the global generator, so that a saved model keeps its state.
+        from ..seeding import make_generator, spawn_generator
 
-        self._rng = make_generator(seed) if seed is not None else None
+        self._rng = make_generator(seed) if seed is not None else spawn_generator()
 
     def call(self, inputs, training=False):
         return ops.dropout(inputs, self.rate, training=training, seed=self._rng)

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Tensor, is_grad_enabled
-from ..seeding import make_generator
+from ..seeding import make_generator, spawn_generator
 from .base import Layer
 
 _CHANNELS = {1: "1 channel (grayscale)", 3: "3 channels (RGB)"}
@@ -92,7 +92,7 @@ class _ImageLayer(Layer):
 
 
 class _RandomLayer(_ImageLayer):
-    """Identity unless ``training``; parameters from the layer's or the global generator."""
+    """Identity unless ``training``; parameters from the layer's own generator."""
 
     _config: tuple = ()  # constructor arguments get_config reports
 
@@ -103,12 +103,12 @@ class _RandomLayer(_ImageLayer):
             raise ValueError(f"{type(self).__name__}: seed must be None or a non-negative "
                              f"int, got {seed!r}")
         self.seed = seed
-        # An int seed gives the layer its own stream; None draws from the global one at
-        # call time (set_random_seed replaces that generator).
-        self._rng = make_generator(seed) if seed is not None else None
+        # The layer owns its stream: from an int seed, or (seed=None) seeded by one draw
+        # from the global generator, so that a saved model keeps its state.
+        self._rng = make_generator(seed) if seed is not None else spawn_generator()
 
     def _generator(self) -> np.random.Generator:
-        return make_generator(self._rng)
+        return self._rng
 
     def call(self, inputs, training=False):
         if not training:

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
+from .. import seeding
 from ..io import atomic_writer
 
 FORMAT = "stridenet"
@@ -285,9 +286,11 @@ def _recompile(model, spec: dict, order: list, tensors: dict, custom_objects) ->
 
 
 def _restore_rng(model, spec: dict) -> None:
+    """Set the shuffle seed and every layer's generator state from the file."""
     if spec.get("model") and hasattr(model, "_rng_state"):
         model._rng_state = dict(spec["model"])
     layers = model._all_layers()
+    restored = set()
     for entry in spec.get("layers", []):
         i = entry["index"]
         rng = getattr(layers[i], "_rng", None) if i < len(layers) else None
@@ -295,6 +298,13 @@ def _restore_rng(model, spec: dict) -> None:
         if (isinstance(rng, np.random.Generator) and layers[i].name == entry["name"]
                 and type(rng.bit_generator).__name__ == state.get("bit_generator")):
             rng.bit_generator.state = state
+            restored.add(i)
+    for i, layer in enumerate(layers):
+        # a file from before unseeded layers had streams of their own: a fresh one, drawn
+        # from the global generator as when the layer was first made
+        if (i not in restored and isinstance(getattr(layer, "_rng", None), np.random.Generator)
+                and getattr(layer, "seed", 0) is None):
+            layer._rng = seeding.spawn_generator()
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A002 - Keras
@@ -306,12 +316,13 @@ def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A0
     if kind != "model":
         raise ValueError(f"file {path} holds only weights (written by save_weights): build "
                          f"the model and call model.load_weights({path!r})")
-    model = deserialize_layer(config["architecture"], custom_objects)
-    if not model.built and config.get("build_input_shape") is not None:
-        model.build(tuple(config["build_input_shape"]))
-    _set_weights(model, config["weights"], tensors, path)
-    if compile and config.get("compile") is not None:
-        _recompile(model, config["compile"], config["weights"], tensors, custom_objects)
+    with seeding.isolated():  # rebuilding the model draws nothing from the global stream
+        model = deserialize_layer(config["architecture"], custom_objects)
+        if not model.built and config.get("build_input_shape") is not None:
+            model.build(tuple(config["build_input_shape"]))
+        _set_weights(model, config["weights"], tensors, path)
+        if compile and config.get("compile") is not None:
+            _recompile(model, config["compile"], config["weights"], tensors, custom_objects)
     _restore_rng(model, config.get("rng", {}))
     return model
 
