@@ -59,6 +59,15 @@ def run_graph(inputs: list, nodes: list, outputs: list, values: list, training: 
     return [env[id(o)] for o in outputs]
 
 
+def check_input_shape(owner: str, label: str, expected, got) -> None:
+    """``got`` (a concrete shape) must match ``expected`` (a declared input shape) in rank
+    and in every dimension after the batch axis that is not None (None: any size)."""
+    got = tuple(got)
+    if len(got) != len(expected) or any(
+            e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+        raise ValueError(f"{owner}: input {label}expects shape {tuple(expected)}, got {got}")
+
+
 def propagate_shapes(inputs: list, nodes: list, outputs: list, shapes: list):
     env = {id(sym): tuple(s) for sym, s in zip(inputs, shapes)}
     for node in nodes:
@@ -67,5 +76,5 @@ def propagate_shapes(inputs: list, nodes: list, outputs: list, shapes: list):
     return [env[id(o)] for o in outputs]
 
 
-__all__ = ["flatten_structure", "graph_layers", "propagate_shapes", "run_graph",
-           "topological_nodes"]
+__all__ = ["check_input_shape", "flatten_structure", "graph_layers", "propagate_shapes",
+           "run_graph", "topological_nodes"]
