@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import config
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from ..autograd import no_grad
 from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
 from . import data_adapter as D
+from . import functional as G
 from .progress import ProgressBar
+
+
+def _numpy(out):
+    """A forward pass's output (a Tensor, or a list of them) as arrays."""
+    return [o.numpy() for o in out] if isinstance(out, list | tuple) else out.numpy()
 
 
 class Trainer:
@@ -50,6 +57,12 @@ class Trainer:
         if sample_weight is None:  # a plain function loss(y_true, y_pred) works too
             return self.loss(y_true, y_pred)
         return self.loss(y_true, y_pred, sample_weight=sample_weight)
+
+    def _declared_input_shapes(self):
+        """One declared shape per input, batch axis first (None: any size), or None when
+        the model learns its input shape from data (Sequential overrides this)."""
+        inputs = self.inputs
+        return [sym.shape for sym in inputs] if inputs else None
 
     def _n_inputs(self) -> int:
         inputs = self.inputs
@@ -194,8 +207,8 @@ class Trainer:
 
         x = D.as_inputs(x, self._n_inputs())
         n = D.count(x)
-        if n == 0:  # nothing to predict: the empty batch, with the output's shape
-            return self.predict_on_batch(x)
+        if n == 0:  # nothing to predict: no forward pass (Flatten cannot reshape 0 samples)
+            return self._empty_output(x)
         batch_size = D.batch_size_of(batch_size)
         verbose = 0 if verbose == "auto" else int(verbose)
         outs = []
@@ -207,13 +220,31 @@ class Trainer:
         with no_grad(), blas_single_threaded():
             for step, idx in enumerate(self._batches(n, batch_size)):
                 cbs.on_predict_batch_begin(step, {})
-                outs.append(self(D.take(x, idx), training=False).numpy())
+                outs.append(_numpy(self(D.take(x, idx), training=False)))
                 bar.update(step + 1)
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end({})
         bar.finish()
+        if isinstance(outs[0], list):  # a model with several outputs: one array each
+            return [np.concatenate(parts, axis=0) for parts in zip(*outs)]
         return np.concatenate(outs, axis=0)
+
+    def _empty_output(self, x):
+        """What predict returns for 0 samples: zeros of shape (0, *output shape[1:]) per
+        output, in the dtype a forward pass would give, after the input shapes are checked."""
+        shapes = [a.shape for a in x] if isinstance(x, list) else [x.shape]
+        for i, (shape, expected) in enumerate(zip(shapes, self._declared_input_shapes()
+                                                  or [])):
+            G.check_input_shape(self.name, f"{i} " if len(shapes) > 1 else "", expected, shape)
+        free = [(None, *s[1:]) for s in shapes]  # batch axis None: every model can build it
+        out = self.compute_output_shape(free if isinstance(x, list) else free[0])
+        floats = [a.dtype if a.dtype in (np.float32, np.float64) else config.floatx()
+                  for a in (x if isinstance(x, list) else [x])]
+        dtype = np.result_type(*floats, *(w.data.dtype for w in self.weights))
+        if isinstance(out, list):
+            return [np.zeros((0, *o[1:]), dtype) for o in out]
+        return np.zeros((0, *out[1:]), dtype)
 
     def predict_on_batch(self, x):
         with no_grad(), blas_single_threaded():
-            return self(D.as_inputs(x, self._n_inputs()), training=False).numpy()
+            return _numpy(self(D.as_inputs(x, self._n_inputs()), training=False))
