@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     su.set_defaults(func=cmd_summary)
 
     add_explain_parser(sub)  # its own defaults: func=run_explain
+    from .export import add_export_parser
+
+    add_export_parser(sub)  # func=cmd_export
     return parser
 
 

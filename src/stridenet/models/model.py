@@ -113,6 +113,16 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def export(self, filepath, format="onnx", verbose=None, **kwargs):  # noqa: A002 - Keras
+        """Write the inference graph for other runtimes: ``format="onnx"`` (opset 17+,
+        channels-last input and output, dynamic batch axis). ``opset_version=`` is optional."""
+        if format != "onnx":
+            raise ValueError(f"export: format must be 'onnx' (the one stridenet writes), got "
+                             f"{format!r}")
+        from ..interop import export_onnx
+
+        return export_onnx(self, filepath, verbose=bool(verbose), **kwargs)
+
     def save_weights(self, filepath, overwrite=True):
         """Only the weights, in Keras order (safetensors)."""
         from .saving import save_weights
