@@ -116,3 +116,30 @@ def test_a_file_without_layer_streams_still_loads(tmp_path):
     sn.utils.set_random_seed(1)
     b = sn.models.load_model(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(a(x, training=True).numpy(), b(x, training=True).numpy())
+
+
+# -- defect 5: a forged config cannot make load_model allocate ------------------
+
+
+def test_a_config_that_implies_huge_weights_is_refused_before_allocating(tmp_path):
+    import time
+    import tracemalloc
+
+    path = tmp_path / "m.safetensors"
+    sn.Sequential([L.Input((100, 100)), L.Flatten(), L.Dense(2, name="head")]).save(path)
+    assert os.path.getsize(path) < 100_000
+
+    def units(cfg):
+        cfg["architecture"]["config"]["layers"][1]["config"]["units"] = 3000
+
+    forge(path, units)  # the config implies a (10000, 3000) kernel: 120 MB of float32
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=r"head/kernel.*\(10000, 3000\).*\(10000, 2\)"):
+            sn.models.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, f"load_model allocated {peak / 1e6:.0f} MB before refusing"
+    assert time.perf_counter() - start < 2.0

@@ -231,8 +231,8 @@ def _read(filepath):
     return meta.get("kind"), json.loads(meta["config"]), tensors
 
 
-def _set_weights(model, order, tensors, path) -> None:
-    """Assign the stored weights in Keras order; check every shape before assigning any."""
+def _checked_weights(model, order, tensors, path) -> list:
+    """The model's weights in Keras order, once their count and shapes match the file's."""
     variables = model.weights
     if len(order) != len(variables):
         raise ValueError(f"file {path} holds {len(order)} weights but model {model.name!r} "
@@ -242,8 +242,20 @@ def _set_weights(model, order, tensors, path) -> None:
         if tensors[key].shape != var.shape:
             raise ValueError(f"weight {var.name!r} has shape {var.shape} in the model but "
                              f"the file's {name!r} has shape {tensors[key].shape}")
-    for var, (key, _) in zip(variables, order):
+    return variables
+
+
+def _set_weights(model, order, tensors, path) -> None:
+    """Assign the stored weights in Keras order; check every shape before assigning any."""
+    for var, (key, _) in zip(_checked_weights(model, order, tensors, path), order):
         var.assign(tensors[key])
+
+
+def _place_weights(model, order, tensors, path) -> None:
+    """Replace the placeholders of a model rebuilt under ``deferred_weights`` by the file's
+    tensors: nothing is allocated before every shape is known to match."""
+    for var, (key, _) in zip(_checked_weights(model, order, tensors, path), order):
+        var.data = np.array(tensors[key], dtype=var.dtype)  # owned, writable
 
 
 def _from_spec(spec, registry: dict, get, custom_objects):
@@ -309,18 +321,21 @@ def _restore_rng(model, spec: dict) -> None:
 
 def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A002 - Keras
     """Rebuild a model saved by ``model.save``: weights, compile config, optimizer state."""
-    from .serialization import deserialize_layer
+    from .serialization import deferred_weights, deserialize_layer
 
     path = os.fspath(filepath)
     kind, config, tensors = _read(path)
     if kind != "model":
         raise ValueError(f"file {path} holds only weights (written by save_weights): build "
                          f"the model and call model.load_weights({path!r})")
-    with seeding.isolated():  # rebuilding the model draws nothing from the global stream
-        model = deserialize_layer(config["architecture"], custom_objects)
-        if not model.built and config.get("build_input_shape") is not None:
-            model.build(tuple(config["build_input_shape"]))
-        _set_weights(model, config["weights"], tensors, path)
+    # rebuilt without drawing from the global stream, and without allocating weights
+    # before their shapes are checked against the file's
+    with seeding.isolated():
+        with deferred_weights():
+            model = deserialize_layer(config["architecture"], custom_objects)
+            if not model.built and config.get("build_input_shape") is not None:
+                model.build(tuple(config["build_input_shape"]))
+            _place_weights(model, config["weights"], tensors, path)
         if compile and config.get("compile") is not None:
             _recompile(model, config["compile"], config["weights"], tensors, custom_objects)
     _restore_rng(model, config.get("rng", {}))

@@ -1,6 +1,18 @@
-"""Model architecture <-> JSON-able config (no code is ever executed from a config)."""
+"""Model architecture <-> JSON-able config (no code is ever executed from a config).
+
+``deferred_weights()`` rebuilds a model from a config without allocating its weights:
+every weight is a zero-strided placeholder of the right shape and dtype until the file's
+tensor replaces it, so a config edited to imply gigabytes of weights costs nothing
+before ``load_model`` compares its shapes with the file's.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import threading
+import types
+
+import numpy as np
 
 from .. import layers as layers_mod
 from ..layers.base import Layer
@@ -17,6 +29,40 @@ def _registry(custom_objects=None) -> dict:
     reg.update({"Sequential": Sequential, "Functional": Model, "Model": Model})
     reg.update(custom_objects or {})
     return reg
+
+
+_DEFERRED = threading.local()  # .layers: the layers given placeholder weights, or None
+
+
+def _placeholder_weight(layer, shape, initializer=None, name=None, trainable=True,
+                        regularizer=None, dtype=None):
+    """``add_weight`` without memory: a scalar weight made the usual way (name, dtype,
+    trainable flag and regularizer), then viewed with zero strides as ``shape``."""
+    var = type(layer).add_weight(layer, (), "zeros", name=name, trainable=trainable,
+                                 regularizer=regularizer, dtype=dtype)
+    var.data = np.broadcast_to(var.data, tuple(shape))  # read-only, no bytes behind it
+    return var
+
+
+def _defer(layer) -> None:
+    for sub in layer._all_layers():
+        if not sub.built and "add_weight" not in sub.__dict__:
+            sub.__dict__["add_weight"] = types.MethodType(_placeholder_weight, sub)
+            _DEFERRED.layers.append(sub)
+
+
+@contextlib.contextmanager
+def deferred_weights():
+    """Layers deserialized inside get placeholder weights (see the module docstring);
+    the caller replaces every one before the block ends."""
+    outer = getattr(_DEFERRED, "layers", None)
+    _DEFERRED.layers = []
+    try:
+        yield
+    finally:
+        for layer in _DEFERRED.layers:  # later builds allocate as usual
+            layer.__dict__.pop("add_weight", None)
+        _DEFERRED.layers = outer
 
 
 def serialize_layer(layer) -> dict:
@@ -38,8 +84,12 @@ def deserialize_layer(spec: dict, custom_objects=None):
                          f"custom_objects")
     cfg = dict(spec.get("config", {}))
     if hasattr(cls, "_stack") or spec["class_name"] in ("Sequential", "Functional", "Model"):
-        return cls.from_config(cfg, custom_objects)
-    return cls.from_config(cfg)
+        layer = cls.from_config(cfg, custom_objects)
+    else:
+        layer = cls.from_config(cfg)
+    if getattr(_DEFERRED, "layers", None) is not None:
+        _defer(layer)
+    return layer
 
 
 def sequential_config(model) -> dict:
