@@ -176,6 +176,17 @@ OPTIONAL = [  # layers another part of the project adds; tested when present
     ("LayerNormalization", (4, 6), lambda c: [L.Conv1D(5, 1), c(epsilon=0.01)]),
     ("Permute", (4, 6, 2), lambda c: [L.Conv2D(3, 1), c((3, 1, 2)), L.Flatten()]),
     ("SpatialDropout2D", (4, 4, 2), lambda c: [c(0.5), L.Conv2D(2, 1)]),
+    ("Rescaling", (4, 4, 2), lambda c: [c(1 / 255, offset=-0.5), L.Conv2D(2, 1),
+                                        c([0.5, 2.0])]),
+    ("Normalization", (4, 4, 3), lambda c: [c(mean=[0.1, 0.2, 0.3], variance=[1.0, 4.0, 0.25]),
+                                            L.Conv2D(2, 1),
+                                            c(mean=0.5, variance=2.0, invert=True)]),
+    ("SeparableConv2D", (7, 8, 3), lambda c: [c(4, 3, strides=2, padding="same",
+                                                depth_multiplier=2, activation="relu")]),
+    ("SeparableConv1D", (9, 3), lambda c: [c(4, 3, padding="same")]),
+    ("DepthwiseConv1D", (9, 3), lambda c: [c(3, strides=2, padding="same",
+                                             depth_multiplier=2)]),
+    ("ZeroPadding3D", (3, 4, 5, 2), lambda c: [c(((1, 0), (0, 2), (1, 1)))]),
 ]
 
 

@@ -151,3 +151,33 @@ def _rgb_to_gray(g, layer, inputs):
     w = np.asarray(LUMA_WEIGHTS).reshape(3, 1)
     y = g.node("MatMul", [x.name, g.const(w, f"{layer.name}/luma")], layer.name)
     return Value(y, layer.compute_output_shape(x.shape), LAST)
+
+
+@converter("Rescaling")
+def _rescaling(g, layer, inputs):
+    x = g.as_last(inputs[0])  # scale and offset broadcast against the channels-last input
+    y = g.node("Mul", [x.name, g.const(np.asarray(layer.scale), f"{layer.name}/scale")],
+               f"{layer.name}/mul")
+    y = g.node("Add", [y, g.const(np.asarray(layer.offset), f"{layer.name}/offset")], layer.name)
+    return Value(y, x.shape, LAST)
+
+
+@converter("Normalization")
+def _normalization(g, layer, inputs):
+    """(x - mean) / max(sqrt(variance), 1e-7), or its inverse, channels last."""
+    x = g.as_last(inputs[0])
+    if getattr(layer, "input_mean", None) is not None:
+        mean, var = np.asarray(layer._mean), np.asarray(layer._variance)
+    else:
+        mean, var = _np(layer.mean), _np(layer.variance)
+    from ..layers.preprocessing_numeric import _EPSILON
+
+    std = np.maximum(np.sqrt(var.astype(np.float64)), _EPSILON)
+    bshape = (1, *layer._bshape[1:])
+    m = g.const(mean.reshape(bshape), f"{layer.name}/mean")
+    s = g.const(std.reshape(bshape), f"{layer.name}/std")
+    if layer.invert:
+        y = g.node("Add", [g.node("Mul", [x.name, s], f"{layer.name}/scale"), m], layer.name)
+    else:
+        y = g.node("Div", [g.node("Sub", [x.name, m], f"{layer.name}/center"), s], layer.name)
+    return Value(y, x.shape, LAST)
