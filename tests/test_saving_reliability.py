@@ -143,3 +143,45 @@ def test_a_config_that_implies_huge_weights_is_refused_before_allocating(tmp_pat
         tracemalloc.stop()
     assert peak < 5_000_000, f"load_model allocated {peak / 1e6:.0f} MB before refusing"
     assert time.perf_counter() - start < 2.0
+
+
+# -- defect 8: weights keep their dtype ---------------------------------------
+
+
+@pytest.fixture
+def float64_default():
+    sn.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        sn.config.set_floatx("float32")
+
+
+def test_a_float64_model_comes_back_float64(tmp_path, float64_default):
+    x = np.random.default_rng(0).standard_normal((8, 6, 6, 1))
+    y = np.arange(8) % 3
+    model = sn.Sequential([L.Input((6, 6, 1)), L.Conv2D(2, 3), L.BatchNormalization(),
+                           L.Flatten(), L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert {w.dtype for w in model.get_weights()} == {np.dtype("float64")}
+    model.save(tmp_path / "m.safetensors")
+    sn.config.set_floatx("float32")  # loaded where float32 is the default
+    loaded = sn.models.load_model(tmp_path / "m.safetensors")
+    assert [w.dtype for w in loaded.get_weights()] == [w.dtype for w in model.get_weights()]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert all(L_.dtype == np.float64 for L_ in loaded.layers if L_.weights)
+    # trained on and saved again, nothing is float32: no mix of dtypes in the file
+    loaded.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    loaded.save(tmp_path / "again.safetensors")
+    stored = safetensors_numpy.load_file(tmp_path / "again.safetensors")
+    assert {str(v.dtype) for k, v in stored.items() if k != "optimizer/iterations"} == {
+        "float64"}
+
+
+def test_float32_weights_stay_float32_under_a_float64_default(tmp_path, float64_default):
+    sn.config.set_floatx("float32")
+    sn.Sequential([L.Input((4,)), L.Dense(3)]).save(tmp_path / "m.safetensors")
+    sn.config.set_floatx("float64")
+    loaded = sn.models.load_model(tmp_path / "m.safetensors")
+    assert {w.dtype for w in loaded.get_weights()} == {np.dtype("float32")}

@@ -32,6 +32,7 @@ from ..io import atomic_writer
 FORMAT = "stridenet"
 FORMAT_VERSION = 1
 _OPT_PREFIX = "optimizer/"
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _safetensors():
@@ -253,9 +254,16 @@ def _set_weights(model, order, tensors, path) -> None:
 
 def _place_weights(model, order, tensors, path) -> None:
     """Replace the placeholders of a model rebuilt under ``deferred_weights`` by the file's
-    tensors: nothing is allocated before every shape is known to match."""
+    tensors: nothing is allocated before every shape is known to match. Floating weights
+    keep the file's dtype (a float64 model stays float64 where float32 is the default)."""
+    owner = {id(w): layer for layer in model._all_layers() for w in layer._own_weights}
     for var, (key, _) in zip(_checked_weights(model, order, tensors, path), order):
-        var.data = np.array(tensors[key], dtype=var.dtype)  # owned, writable
+        stored = tensors[key].dtype
+        dtype = stored if stored in _FLOATS and var.dtype in _FLOATS else var.dtype
+        layer = owner.get(id(var))
+        if dtype != var.dtype and layer is not None and layer.dtype is None:
+            layer.dtype = np.dtype(dtype)  # its config says so when saved again
+        var.data = np.array(tensors[key], dtype=dtype)  # owned, writable
 
 
 def _from_spec(spec, registry: dict, get, custom_objects):
