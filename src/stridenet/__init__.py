@@ -18,14 +18,15 @@ from . import (
     zoo,
 )
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad
+from .layers import Input
 from .models import Model, Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Sequential", "Tensor", "activations", "callbacks", "config", "data", "datasets",
-    "enable_grad", "explain", "initializers", "is_grad_enabled", "layers", "losses", "metrics",
-    "models", "no_grad", "ops", "optimizers", "regularizers", "utils", "viz", "zoo",
+    "Input", "Model", "Sequential", "Tensor", "activations", "callbacks", "config", "data",
+    "datasets", "enable_grad", "explain", "initializers", "is_grad_enabled", "layers", "losses",
+    "metrics", "models", "no_grad", "ops", "optimizers", "regularizers", "utils", "viz", "zoo",
 ]
 
 

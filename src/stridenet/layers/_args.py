@@ -33,3 +33,17 @@ def init_config(obj):
 
 def reg_config(obj):
     return regularizers.serialize(obj)
+
+
+def check_input_rank(layer, input_shape, ranks, layout: str) -> None:
+    """A clear error naming the layer and the shape when the input has the wrong rank."""
+    ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+    if isinstance(input_shape, list) or len(input_shape) not in ranks:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): expects input of shape "
+                         f"{layout}, got input shape {_shape_str(input_shape)}")
+
+
+def _shape_str(shape) -> str:
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_str(s) for s in shape) + "]"
+    return str(tuple(shape))

@@ -1,4 +1,4 @@
-"""Shape layers: Flatten, Reshape, ZeroPadding1D/2D."""
+"""Shape layers: Flatten, Reshape, Permute, ZeroPadding1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from .. import ops
 from ..autograd import math_ops as M
 from ..ops.kernels.geometry import resolve_padding
-from ._args import check_data_format
+from ._args import check_data_format, check_input_rank
 from .base import Layer
 
 
@@ -30,18 +30,74 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
+    """x: (N, d1, ..., dk) -> (N, *target_shape); one entry of target_shape may be -1
+    (inferred from the others, as in Keras)."""
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        target = tuple(target_shape) if isinstance(target_shape, list | tuple) else None
+        if target is None or not all(isinstance(d, int) and not isinstance(d, bool)
+                                     and (d > 0 or d == -1) for d in target) \
+                or target.count(-1) > 1:
+            raise ValueError(f"Reshape: target_shape must be a tuple of positive ints with at "
+                             f"most one -1, got {target_shape!r}")
+        self.target_shape = target
+
+    def _resolved(self, input_shape):
+        rest = input_shape[1:]
+        if None in rest:
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size, known = math.prod(rest), math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if size % known:
+                raise ValueError(f"{self.name} (Reshape): cannot reshape input shape "
+                                 f"{tuple(input_shape)} to target_shape {self.target_shape}")
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if size != known:
+            raise ValueError(f"{self.name} (Reshape): input shape {tuple(input_shape)} has "
+                             f"{size} values per sample, target_shape {self.target_shape} "
+                             f"has {known}")
+        return self.target_shape
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, range(1, 33), "(N, ...)")
+        self._resolved(input_shape)
 
     def call(self, inputs, training=False):
-        return M.reshape(inputs, (inputs.shape[0], *self.target_shape))
+        return M.reshape(inputs, (inputs.shape[0], *self._resolved(inputs.shape)))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.target_shape)
+        return (input_shape[0], *self._resolved(input_shape))
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """Reorder the non-batch axes: ``dims`` is 1-based, e.g. (2, 1) swaps axes 1 and 2.
+
+    x: (N, d1, ..., dk) -> (N, d_dims[0], ..., d_dims[k-1])
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        dims = tuple(dims) if isinstance(dims, list | tuple) else None
+        if dims is None or sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..k, got {dims!r}")
+        self.dims = dims
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, len(self.dims) + 1,
+                         f"(N, {len(self.dims)} more axes) for dims={self.dims}")
+
+    def call(self, inputs, training=False):
+        return M.transpose(inputs, (0, *self.dims))  # (N, permuted axes)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
 
 
 class ZeroPadding2D(Layer):
@@ -51,6 +107,9 @@ class ZeroPadding2D(Layer):
         super().__init__(**kwargs)
         check_data_format(data_format, "ZeroPadding2D")
         self.padding = resolve_padding(padding, (1, 1), (1, 1), (1, 1), (1, 1))
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, 4, "(N, H, W, C)")
 
     def call(self, inputs, training=False):
         return ops.pad2d(inputs, self.padding)
@@ -68,9 +127,13 @@ class ZeroPadding2D(Layer):
 class ZeroPadding1D(Layer):
     """x: (N, L, C) -> (N, L + left + right, C)."""
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        check_data_format(data_format, "ZeroPadding1D")
         (self.padding,) = resolve_padding(padding, (1,), (1,), (1,), (1,))
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, 3, "(N, L, C)")
 
     def call(self, inputs, training=False):
         return ops.pad1d(inputs, self.padding)
@@ -80,4 +143,37 @@ class ZeroPadding1D(Layer):
         return (n, None if length is None else length + sum(self.padding), c)
 
     def get_config(self):
-        return {**super().get_config(), "padding": list(self.padding)}
+        return {**super().get_config(), "padding": list(self.padding),
+                "data_format": "channels_last"}
+
+
+class ZeroPadding3D(Layer):
+    """x: (N, D, H, W, C) -> (N, D + d0 + d1, H + h0 + h1, W + w0 + w1, C).
+
+    ``padding``: an int, (pd, ph, pw) or ((d0, d1), (h0, h1), (w0, w1)).
+    """
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        check_data_format(data_format, "ZeroPadding3D")
+        self.padding = resolve_padding(padding, (1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1))
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, 5, "(N, D, H, W, C)")
+
+    def call(self, inputs, training=False):
+        # Two 2D paddings: (D, H) with W and C folded together, then W on (N*D', H', W, C).
+        n, d, h, w, c = inputs.shape
+        (d0, d1), (h0, h1), (w0, w1) = self.padding
+        y = ops.pad2d(M.reshape(inputs, (n, d, h, w * c)), ((d0, d1), (h0, h1)))  # (N, D', H', W*C)
+        dd, hh = d + d0 + d1, h + h0 + h1
+        y = ops.pad2d(M.reshape(y, (n * dd, hh, w, c)), ((0, 0), (w0, w1)))  # (N*D', H', W', C)
+        return M.reshape(y, (n, dd, hh, w + w0 + w1, c))  # (N, D', H', W', C)
+
+    def compute_output_shape(self, input_shape):
+        n, *sizes, c = input_shape
+        return (n, *(None if s is None else s + sum(p) for s, p in zip(sizes, self.padding)), c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": [list(p) for p in self.padding],
+                "data_format": "channels_last"}
