@@ -22,8 +22,17 @@ from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .shapes import ModelShapes, model_shapes, output_size
 from .trace import BackwardTrace, ConvTrace, PoolTrace, SizeFormula
 
+
+def explore(model, x, labels=None, class_names=None, max_bytes=4_800_000, max_values=1 << 18):
+    """One self-contained HTML page of ``model``'s every feature map for the images ``x``
+    (see :func:`stridenet.explain.explorer.explore`); the page module loads only now."""
+    from .explorer import explore as _explore
+
+    return _explore(model, x, labels, class_names, max_bytes, max_values)
+
+
 __all__ = [
     "BackwardTrace", "ConvTrace", "ModelShapes", "PoolTrace", "SizeFormula", "avg_pool1d",
-    "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "max_pool1d", "max_pool2d",
-    "model_shapes", "output_size",
+    "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "explore", "max_pool1d",
+    "max_pool2d", "model_shapes", "output_size",
 ]
