@@ -5,7 +5,7 @@ behind them live in ``stridenet.ops.kernels`` (no Tensor there).
 """
 
 from .activations import elu, gelu, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
-from .conv import conv1d, conv2d
+from .convolution import conv, conv1d, conv2d, conv3d
 from .dense import dense
 from .dropout import dropout
 from .losses import (
@@ -15,7 +15,7 @@ from .losses import (
     sparse_categorical_crossentropy,
 )
 from .normalization import batch_norm
-from .pad import pad1d, pad2d
+from .padding import pad1d, pad2d
 from .pool import (
     avg_pool1d,
     avg_pool2d,
@@ -29,7 +29,7 @@ from .pool import (
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "batch_norm", "binary_crossentropy", "categorical_crossentropy",
-    "conv1d", "conv2d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
+    "conv", "conv1d", "conv2d", "conv3d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
     "global_avg_pool2d", "global_max_pool1d", "global_max_pool2d", "leaky_relu", "linear",
     "log_softmax", "max_pool1d", "max_pool2d", "mean_squared_error", "pad1d", "pad2d", "relu",
     "sigmoid", "softmax", "sparse_categorical_crossentropy", "tanh",

@@ -1,11 +1,13 @@
-"""Convolution ops: ``conv2d`` and ``conv1d`` (channels last), differentiable."""
+"""Convolution ops: ``conv1d``, ``conv2d`` and ``conv3d`` (channels last), differentiable."""
 
 from __future__ import annotations
 
 from ..autograd import Function
 from ._checks import check_rank, float_input, optional_float_input, positive_int
+from ._layout import to_channels_first, to_channels_last
 from .kernels.conv import conv2d_forward
 from .kernels.conv_backward import conv2d_backward
+from .kernels.convnd import convnd_backward, convnd_forward
 from .kernels.geometry import as_tuple, effective_kernel, resolve_padding
 
 
@@ -43,6 +45,25 @@ class Conv1DFunction(Function):
     def backward(ctx, dy):
         dx, dw, db = Conv2DFunction.backward(ctx, dy[:, None])
         return (None if dx is None else dx[:, 0]), (None if dw is None else dw[0]), db
+
+
+class Conv3DFunction(Function):
+    """conv3d on the N-D im2col kernel (``kernels/convnd.py``); hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, strides, pads, dilation, groups, flip, relu=False):
+        if flip:
+            w = w[::-1, ::-1, ::-1]  # rotate 180 degrees in every plane: true convolution
+        y, ctx.cache = convnd_forward(x, w, b, strides, pads, dilation, groups, relu)
+        ctx.flip = flip
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx, dw, db = convnd_backward(dy, ctx.cache, ctx.needs_input_grad)
+        if dw is not None and ctx.flip:
+            dw = dw[::-1, ::-1, ::-1]
+        return dx, dw, db
 
 
 def _prepare(op, x, kernel, bias, strides, padding, dilation_rate, groups, rank, layout,
@@ -126,3 +147,51 @@ def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
         "(N, L, C)", "(K, C_in // groups, F)")
     return Conv1DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
                                 groups=groups, flip=bool(flip_kernel), relu=relu)
+
+
+def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+           flip_kernel=False, *, activation=None):
+    """3D convolution (video, volumes), cross-correlation unless ``flip_kernel=True``.
+
+    x: (N, D, H, W, C), kernel: (KD, KH, KW, C // groups, F), bias: (F,) -> (N, OD, OH, OW, F)
+
+    ``padding``: "valid", "same" (Keras rule, odd cell at the end), an int, three ints or
+    three (before, after) pairs. Strides together with dilation are allowed here (the
+    Keras layer refuses them). ``activation`` as for ``conv2d``.
+    """
+    relu = _fused_relu(activation, "conv3d")
+    x, kernel, bias, strides, pads, dilation, groups = _prepare(
+        "conv3d", x, kernel, bias, strides, padding, dilation_rate, groups, 3,
+        "(N, D, H, W, C)", "(KD, KH, KW, C_in // groups, F)")
+    return Conv3DFunction.apply(x, kernel, bias, strides=strides, pads=pads, dilation=dilation,
+                                groups=groups, flip=bool(flip_kernel), relu=relu)
+
+
+_BY_RANK = {3: conv1d, 4: conv2d, 5: conv3d}
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """General 1D/2D/3D convolution with ``keras.ops.conv``'s arguments; the rank of
+    ``inputs`` picks it.
+
+    inputs: (N, S..., C) (or (N, C, S...) with ``data_format="channels_first"``),
+    kernel: (K..., C // groups, F) -> (N, O..., F). As in Keras, a kernel with fewer input
+    channels than ``inputs`` makes a grouped convolution (groups = C // kernel.shape[-2]).
+    ``padding``: "valid" or "same" (Keras rule); the explicit forms of ``conv2d`` work too.
+    """
+    x = float_input(inputs, "inputs", "conv")
+    fn = _BY_RANK.get(x.ndim)
+    if fn is None:
+        raise ValueError(f"conv: inputs must have rank 3, 4 or 5 ((N, L, C), (N, H, W, C) or "
+                         f"(N, D, H, W, C)), got shape {tuple(x.shape)}")
+    x, back = to_channels_last(x, data_format, "conv")
+    k = float_input(kernel, "kernel", "conv")
+    check_rank(k, x.ndim, "kernel", "conv", "(K..., C_in // groups, F) of the same rank as "
+               "inputs")
+    c, cg = x.shape[-1], k.shape[-2]
+    if cg == 0 or c % cg:
+        raise ValueError(f"conv: kernel {tuple(k.shape)} has {cg} input channels, which must "
+                         f"divide the {c} channels of inputs {tuple(x.shape)}")
+    y = fn(x, k, None, strides=strides, padding=padding, dilation_rate=dilation_rate,
+           groups=c // cg)
+    return to_channels_first(y) if back else y
