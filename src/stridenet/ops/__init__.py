@@ -26,10 +26,17 @@ from .pool import (
     max_pool1d,
     max_pool2d,
 )
+from .transposed_convolution import (
+    conv_transpose,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "batch_norm", "binary_crossentropy", "categorical_crossentropy",
-    "conv", "conv1d", "conv2d", "conv3d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
+    "conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
     "global_avg_pool2d", "global_max_pool1d", "global_max_pool2d", "leaky_relu", "linear",
     "log_softmax", "max_pool1d", "max_pool2d", "mean_squared_error", "pad1d", "pad2d", "relu",
     "sigmoid", "softmax", "sparse_categorical_crossentropy", "tanh",

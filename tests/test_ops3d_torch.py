@@ -1,0 +1,193 @@
+"""conv3d and the transposed convolutions against PyTorch over randomised configurations.
+
+Layouts are converted explicitly: channels last -> channels first for inputs, (K..., Cg, F) ->
+(F, Cg, K...) for conv kernels and (K..., F_out, C_in) -> (C_in, F_out, K...) for transposed
+ones. Every padding is given to PyTorch as an explicit F.pad; a transposed convolution runs in
+PyTorch unpadded (every patch whole) and is then cropped / zero-extended to Keras' output by
+F.pad with negative / positive amounts, the bias added after, as Keras does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import stridenet as sn
+from oracle_stats import record
+from reference.conv_nd import keras_left_pad, transposed_size
+from stridenet.ops.kernels.geometry import effective_kernel, resolve_padding
+
+SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def to_first(a):
+    """(N, S..., C) -> (N, C, S...)."""
+    return np.moveaxis(a, -1, 1).copy()
+
+
+def to_last(a):
+    return np.moveaxis(a, 1, -1)
+
+
+def run_ours(fn, x, w, b, **kw):
+    tx, tw, tb = (sn.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = fn(tx, tw, tb, **kw)
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+    return y.numpy(), dy, tx.grad, tw.grad, tb.grad
+
+
+def torch_pad_arg(pads):
+    """((before, after) per spatial axis) -> F.pad's flat tuple, last axis first."""
+    return tuple(v for p in reversed(pads) for v in p)
+
+
+triples = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+paddings_3d = st.one_of(
+    st.sampled_from(["valid", "same"]),
+    st.integers(0, 2),
+    st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * 3),
+)
+
+
+@SETTINGS
+@given(n=st.integers(1, 2), size=st.tuples(st.integers(1, 6), st.integers(1, 6),
+                                           st.integers(1, 6)),
+       cg=st.integers(1, 3), groups=st.integers(1, 2), fg=st.integers(1, 3), ks=triples,
+       strides=triples, dilation=st.tuples(*[st.integers(1, 2)] * 3), padding=paddings_3d,
+       flip=st.booleans(), relu=st.booleans(), seed=st.integers(0, 2**16))
+def test_conv3d_matches_torch(torch, n, size, cg, groups, fg, ks, strides, dilation, padding,
+                              flip, relu, seed):
+    pads = resolve_padding(padding, size, ks, strides, dilation)
+    for s, k, d, (p0, p1) in zip(size, ks, dilation, pads):
+        assume(s + p0 + p1 >= effective_kernel(k, d))
+    rng = np.random.default_rng(seed)
+    c, f = cg * groups, fg * groups
+    x, w, b = rng.standard_normal((n, *size, c)), rng.standard_normal((*ks, cg, f)), \
+        rng.standard_normal(f)
+    y, dy, dx, dw, db = run_ours(sn.ops.conv3d, x, w, b, strides=strides, padding=padding,
+                                 dilation_rate=dilation, groups=groups, flip_kernel=flip,
+                                 activation="relu" if relu else None)
+    F = torch.nn.functional
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    ww = w[::-1, ::-1, ::-1] if flip else w
+    tw = torch.tensor(np.transpose(ww, (4, 3, 0, 1, 2)).copy(), requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    ty = F.conv3d(F.pad(tx, torch_pad_arg(pads)), tw, tb, stride=strides, dilation=dilation,
+                  groups=groups)
+    if relu:
+        ty = F.relu(ty)
+    ty.backward(torch.tensor(to_first(dy)))
+    tdw = np.transpose(tw.grad.numpy(), (2, 3, 4, 1, 0))  # (F, Cg, K...) -> (K..., Cg, F)
+    if flip:
+        tdw = tdw[::-1, ::-1, ::-1]
+    pairs = [(y, to_last(ty.detach().numpy())), (dx, to_last(tx.grad.numpy())), (dw, tdw),
+             (db, tb.grad.numpy())]
+    record("conv3d", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def check_transpose_against_torch(torch, rank, n, size, cin, f, ks, strides, dilation, padding,
+                                  op_given, seed):
+    op = tuple(min(o, s - 1) for o, s in zip(op_given, strides)) if op_given else None
+    sizes = [transposed_size(m, k, s, d, padding, None if op is None else o)
+             for m, k, s, d, o in zip(size, ks, strides, dilation, op or (0,) * rank)]
+    assume(min(sizes) > 0)
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((n, *size, cin)), rng.standard_normal((*ks, f, cin)), \
+        rng.standard_normal(f)
+    if rank == 2:  # the op with its own bias
+        y, dy, dx, dw, db = run_ours(sn.ops.conv_transpose2d, x, w, b, strides=strides,
+                                     padding=padding, output_padding=op, dilation_rate=dilation)
+    else:  # keras.ops.conv_transpose's signature
+        y, dy, dx, dw, db = _run_keras_style(x, w, b, strides, padding, op, dilation)
+    F = torch.nn.functional
+    conv_t = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[rank]
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    perm = (rank + 1, rank, *range(rank))  # (K..., F_out, C_in) -> (C_in, F_out, K...)
+    tw = torch.tensor(np.transpose(w, perm).copy(), requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    full = conv_t(tx, tw, None, stride=strides, dilation=dilation)  # every patch whole
+    pads = []
+    for m, k, s, d, o, out in zip(size, ks, strides, dilation, op or (None,) * rank, sizes):
+        crop = effective_kernel(k, d) - 1 - keras_left_pad(k, s, d, padding, o)
+        full_len = (m - 1) * s + effective_kernel(k, d)
+        pads.append((-crop, out - (full_len - crop)))
+    ty = F.pad(full, torch_pad_arg(pads)) + tb.reshape(1, f, *(1,) * rank)
+    ty.backward(torch.tensor(to_first(dy)))
+    tdw = np.transpose(tw.grad.numpy(), (*range(2, rank + 2), 1, 0))
+    pairs = [(y, to_last(ty.detach().numpy())), (dx, to_last(tx.grad.numpy())), (dw, tdw),
+             (db, tb.grad.numpy())]
+    record(f"conv_transpose{rank}d", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def _run_keras_style(x, w, b, strides, padding, op, dilation):
+    """ops.conv_transpose has no bias (as in Keras): add it as a separate op."""
+    tx, tw, tb = (sn.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = sn.ops.conv_transpose(tx, tw, strides, padding, op, None, dilation) + tb
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+    return y.numpy(), dy, tx.grad, tw.grad, tb.grad
+
+
+def _transpose_strategy(rank, max_size):
+    ints = st.tuples(*[st.integers(1, 3)] * rank)
+    return dict(n=st.integers(1, 2), size=st.tuples(*[st.integers(1, max_size)] * rank),
+                cin=st.integers(1, 3), f=st.integers(1, 3), ks=ints, strides=ints,
+                dilation=st.tuples(*[st.integers(1, 2)] * rank),
+                padding=st.sampled_from(["valid", "same"]),
+                op_given=st.one_of(st.none(), st.tuples(*[st.integers(0, 2)] * rank)),
+                seed=st.integers(0, 2**16))
+
+
+@SETTINGS
+@given(**_transpose_strategy(1, 8))
+def test_conv_transpose1d_matches_torch(torch, n, size, cin, f, ks, strides, dilation, padding,
+                                        op_given, seed):
+    check_transpose_against_torch(torch, 1, n, size, cin, f, ks, strides, dilation, padding,
+                                  op_given, seed)
+
+
+@SETTINGS
+@given(**_transpose_strategy(2, 6))
+def test_conv_transpose2d_matches_torch(torch, n, size, cin, f, ks, strides, dilation, padding,
+                                        op_given, seed):
+    check_transpose_against_torch(torch, 2, n, size, cin, f, ks, strides, dilation, padding,
+                                  op_given, seed)
+
+
+@SETTINGS
+@given(**_transpose_strategy(3, 4))
+def test_conv_transpose3d_matches_torch(torch, n, size, cin, f, ks, strides, dilation, padding,
+                                        op_given, seed):
+    check_transpose_against_torch(torch, 3, n, size, cin, f, ks, strides, dilation, padding,
+                                  op_given, seed)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**16), s=st.integers(1, 2))
+def test_conv3d_and_transpose_float32_match_torch(torch, seed, s):
+    """A C3D-like layer and a decoder's transposed conv in float32, the default dtype."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 6, 10, 10, 8)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 3, 8, 16)) / 15).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    y, dy, dx, dw, db = run_ours(sn.ops.conv3d, x, w, b, strides=s, padding="same")
+    assert y.dtype == dx.dtype == dw.dtype == np.float32
+    F = torch.nn.functional
+    pads = resolve_padding("same", (6, 10, 10), (3, 3, 3), (s,) * 3, (1,) * 3)
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    tw = torch.tensor(np.transpose(w, (4, 3, 0, 1, 2)).copy(), requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    ty = F.conv3d(F.pad(tx, torch_pad_arg(pads)), tw, tb, stride=s)
+    ty.backward(torch.tensor(to_first(dy.astype(np.float32))))
+    pairs = [(y, to_last(ty.detach().numpy())), (dx, to_last(tx.grad.numpy())),
+             (dw, np.transpose(tw.grad.numpy(), (2, 3, 4, 1, 0))), (db, tb.grad.numpy())]
+    record("conv3d float32", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-4 * np.abs(theirs).max())
