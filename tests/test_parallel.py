@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from threadpoolctl import ThreadpoolController
 
 import stridenet as sn
 from stridenet.ops.kernels import parallel
@@ -15,6 +16,19 @@ from stridenet.ops.kernels.conv import conv2d_forward
 
 def conv(x, w):
     return conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)[0]
+
+
+def blas_threads() -> list:
+    """The thread count of every BLAS library loaded (threadpoolctl is a hard dependency)."""
+    return [i["num_threads"] for i in ThreadpoolController().info() if i["user_api"] == "blas"]
+
+
+@pytest.fixture
+def two_workers():
+    """Two kernel workers whatever the machine, so the threaded path is always tested."""
+    parallel.set_num_workers(2)
+    yield
+    parallel.set_num_workers(None)
 
 
 @pytest.fixture
@@ -74,12 +88,6 @@ def test_a_kernel_inside_a_chunk_gets_its_own_workspaces(data):
 def test_an_error_in_a_chunk_stops_the_rest_and_reaches_the_caller():
     started = []
 
-    def blas_threads():
-        if parallel.ThreadpoolController is None:
-            return None
-        return [i["num_threads"] for i in parallel.ThreadpoolController().info()
-                if i["user_api"] == "blas"]
-
     before = blas_threads()
 
     finished = []
@@ -115,20 +123,100 @@ def test_set_num_workers_checks_its_argument():
         parallel.set_num_workers(True)
 
 
-def test_training_step_holds_blas_to_one_thread_and_gives_it_back():
-    if parallel.ThreadpoolController is None or parallel.num_workers() == 1:
-        pytest.skip("single-threaded setup: nothing is held")
-    ctl = parallel.ThreadpoolController()
-    before = [i["num_threads"] for i in ctl.info() if i["user_api"] == "blas"]
+def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
+    before = blas_threads()
     seen = []
 
     class Spy(sn.layers.Layer):
         def call(self, x, training=False):
-            seen.extend(i["num_threads"] for i in ctl.info() if i["user_api"] == "blas")
+            seen.extend(blas_threads())
             return x
 
     model = sn.Sequential([sn.layers.Input((4,)), Spy(), sn.layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
     assert seen and set(seen) == {1}
-    assert [i["num_threads"] for i in ctl.info() if i["user_api"] == "blas"] == before
+    assert blas_threads() == before
+
+
+def _in_thread(fn, *args):
+    """fn(*args) in a fresh user thread (not the main one); its result or its error."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - handed back to the test
+            out["error"] = err
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def test_workers_hold_one_blas_thread_whichever_thread_calls(two_workers):
+    # The main thread sets (and gives back) a limit first: with threadpoolctl's single
+    # "controlling thread", a later limit from another thread used to be ignored, so
+    # the workers' products ran on every BLAS thread (10x slower, other sums).
+    parallel.run_chunks(lambda worker, n0, n1: None, 4, 1)
+    before = blas_threads()
+    seen = []
+
+    def chunk(worker, n0, n1):
+        seen.extend(blas_threads())
+
+    used = _in_thread(parallel.run_chunks, chunk, 8, 1)
+    assert used == 2 and len(seen) == 8
+    assert set(seen) == {1}
+    assert blas_threads() == before  # given back when the last block closes
+
+
+def _model():
+    sn.utils.set_random_seed(5)
+    model = sn.Sequential([
+        sn.layers.Input((16, 16, 8)),
+        sn.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        sn.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        sn.layers.GlobalAveragePooling2D(),
+        sn.layers.Dense(4),
+    ])
+    model.compile(optimizer="adam",
+                  loss=sn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _train_weights(model):
+    """Two steps; the models are built in the main thread (their weights come from the
+    global generator), only training runs elsewhere."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 16, 16, 8)).astype(np.float32)
+    y = rng.integers(0, 4, 64)
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+def test_fit_in_a_user_thread_equals_fit_in_the_main_thread(two_workers):
+    want = _train_weights(_model())
+    got = _in_thread(_train_weights, _model())
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_two_models_trained_at_once_equal_each_alone(two_workers):
+    want = _train_weights(_model())
+    models = [_model(), _model()]
+    results = {}
+    def train(k):
+        results[k] = _train_weights(models[k])
+
+    threads = [threading.Thread(target=train, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(2):
+        for a, b in zip(want, results[k]):
+            np.testing.assert_array_equal(a, b)

@@ -6,8 +6,11 @@ chunks instead gives each worker thread whole chunks -- copy and product alike -
 limits BLAS to one thread meanwhile, so both cores stay busy on all of the work.
 NumPy releases the GIL inside copies, ufuncs and BLAS calls, so threads suffice.
 
-That needs ``threadpoolctl`` (the ``perf`` extra) to limit BLAS; without it, or with
-one core, chunks run one after another with BLAS threading as usual.
+``threadpoolctl`` limits BLAS. OpenBLAS's thread count does not reliably reach other
+threads when it is set from a thread other than the main one (measured: ``fit`` from a
+user thread ran 10x slower, its workers' products on two BLAS threads each), so every
+pool worker holds its own limit of one BLAS thread, checked at the start of each task;
+speed and results never depend on which thread called the kernel.
 
 Chunk ``k`` always goes to worker ``k % workers``, and per-worker partial sums are
 added in worker order, so a run is bit-for-bit repeatable on the same machine.
@@ -23,11 +26,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-
-try:  # optional: the "perf" extra
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # pragma: no cover - depends on the environment
-    ThreadpoolController = None
+from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()
 _state = {"workers": None, "pool": None, "controller": None}
@@ -51,8 +50,7 @@ def _default_workers() -> int:
 def num_workers() -> int:
     """Worker threads a kernel's chunks are spread over (1 = serial)."""
     if _state["workers"] is None:
-        n = _default_workers()
-        _state["workers"] = n if ThreadpoolController is not None else 1
+        _state["workers"] = _default_workers()
     return _state["workers"]
 
 
@@ -64,20 +62,48 @@ def set_num_workers(n) -> None:
         if _state["pool"] is not None:
             _state["pool"].shutdown(wait=True)
         _state["pool"] = None
-        _state["workers"] = None if n is None else (n if ThreadpoolController else 1)
+        _state["workers"] = n
 
 
-def _pool_and_controller_unlocked():
+def _pool_unlocked():
     if _state["pool"] is None:
         _state["pool"] = ThreadPoolExecutor(num_workers(), thread_name_prefix="stridenet")
-    if _state["controller"] is None:
-        _state["controller"] = ThreadpoolController()
-    return _state["pool"], _state["controller"]
+    return _state["pool"]
 
 
-def _pool_and_controller():
+def _blas_libs() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded (looked up once)."""
     with _lock:
-        return _pool_and_controller_unlocked()
+        if _state["controller"] is None:
+            _state["controller"] = ThreadpoolController().select(user_api="blas")
+        return _state["controller"].lib_controllers
+
+
+def _set_blas_threads(lib, n: int) -> None:
+    """Set ``lib``'s thread count to ``n`` from whichever thread calls.
+
+    threadpoolctl lets only one "controlling" thread change a process-wide (pthreads)
+    OpenBLAS pool and silently ignores every other thread: the first thread that ever
+    set a limit -- usually the main one -- would keep that right, and a ``fit`` run from
+    any other thread would leave the workers' products on all of BLAS's threads. The
+    count is global there, so stridenet takes control for the moment it sets it."""
+    clear = getattr(type(lib), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+    lib.set_num_threads(n)
+    if clear is not None:
+        clear(force=True)
+
+
+def _hold_one_blas_thread() -> None:
+    """In a pool worker, at the start of each task: BLAS runs on one thread.
+
+    With OpenMP-threaded BLAS the count is per thread, so each worker must hold its own
+    limit; with a process-wide pool the caller's ``blas_single_threaded`` already did.
+    Reading a count costs about 3 us; it is set only when something changed it."""
+    for lib in _blas_libs():
+        if lib.get_num_threads() != 1:
+            _set_blas_threads(lib, 1)
 
 
 def run_chunks(fn, n: int, step: int) -> int:
@@ -98,12 +124,14 @@ def run_chunks(fn, n: int, step: int) -> int:
     stop = threading.Event()
 
     def work(k):
+        _hold_one_blas_thread()
         for n0 in starts[k::workers]:
             if stop.is_set():
                 return
             _in_chunk(fn, k, n0, min(n, n0 + step))
 
-    pool, _ = _pool_and_controller()
+    with _lock:
+        pool = _pool_unlocked()
     with blas_single_threaded():
         futures = [pool.submit(work, k) for k in range(workers)]
         try:
@@ -127,26 +155,30 @@ def _in_chunk(fn, worker, n0, n1):
         state["depth"] -= 1
 
 
-_held = {"depth": 0, "limit": None}
+_held = {"depth": 0, "original": None}
 
 
 @contextlib.contextmanager
 def blas_single_threaded():
-    """Hold BLAS to one thread for the block (nested blocks are free).
+    """Hold BLAS to one thread for the block (nested blocks, in any thread, are free).
 
     The workers do the multi-threading themselves; a BLAS call between two kernels must
     not wake BLAS's own threads, which keep spinning for a while after each call and
     then steal the cores from the workers (measured: a whole training step 20% slower).
     So ``fit``, ``evaluate`` and ``predict`` hold this around each step, not only around
-    each kernel. Without threadpoolctl, or with one worker, it does nothing.
+    each kernel. One count over all threads: the limit is set when the first block opens
+    and the original counts come back when the last one closes, whichever threads those
+    are. With one worker it does nothing.
     """
     if num_workers() <= 1:
         yield
         return
+    libs = _blas_libs()
     with _lock:
         if _held["depth"] == 0:
-            _, controller = _pool_and_controller_unlocked()
-            _held["limit"] = controller.limit(limits=1, user_api="blas")
+            _held["original"] = [lib.get_num_threads() for lib in libs]
+            for lib in libs:
+                _set_blas_threads(lib, 1)
         _held["depth"] += 1
     try:
         yield
@@ -154,8 +186,10 @@ def blas_single_threaded():
         with _lock:
             _held["depth"] -= 1
             if _held["depth"] == 0:
-                _held["limit"].restore_original_limits()
-                _held["limit"] = None
+                for lib, n in zip(libs, _held["original"]):
+                    if n is not None:
+                        _set_blas_threads(lib, n)
+                _held["original"] = None
 
 
 ELEMENT_CHUNK = 1 << 16  # elements per chunk of an elementwise pass (256 KiB of float32)
