@@ -21,10 +21,10 @@ def export_onnx(model, filepath, opset_version=None, verbose=False):
     return _export(model, filepath, opset_version=opset_version, verbose=verbose)
 
 
-def load_torch_state_dict(model, source, strict=True):
+def load_torch_state_dict(model, source, strict=True, torch_epsilon=1e-5):
     from .torch_weights import load_torch_state_dict as _load
 
-    return _load(model, source, strict=strict)
+    return _load(model, source, strict=strict, torch_epsilon=torch_epsilon)
 
 
 def read_torch_file(filepath):
