@@ -37,6 +37,8 @@ IDX_DTYPES = {
 _CODES = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_DIM = 2**32 - 1
+_CHUNK = 1 << 20  # streamed reads: 1 MB at a time
+_TRAILING_SCAN = 16 << 20  # how far past the payload a reader looks to count trailing bytes
 
 
 def is_gzip(data: bytes) -> bool:
@@ -44,27 +46,54 @@ def is_gzip(data: bytes) -> bool:
     return bytes(data[:2]) == _GZIP_MAGIC
 
 
-def gunzip_if_needed(data: bytes, name: str = "<bytes>") -> bytes:
+def _corrupt(name: str, e: Exception) -> ValueError:
+    return ValueError(f"{name}: corrupt gzip data ({e})")
+
+
+def read_upto(stream, n: int, name: str = "<stream>") -> bytearray:
+    """Up to ``n`` bytes of ``stream``, fewer only at its end; read in 1 MB chunks, so
+    memory follows the data actually there, never a size a header merely claims."""
+    out = bytearray()
+    try:
+        while len(out) < n:
+            chunk = stream.read(min(_CHUNK, n - len(out)))
+            if not chunk:
+                break
+            out += chunk
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
+        raise _corrupt(name, e) from None
+    return out
+
+
+def gunzip_capped(data: bytes, limit: int, name: str = "<bytes>") -> bytearray:
+    """Decompress gzip ``data``, streaming; more than ``limit`` bytes is a ValueError
+    naming ``name`` (a gzip bomb stops there), corrupt data too."""
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+        out = read_upto(gz, limit + 1, name)
+    if len(out) > limit:
+        raise ValueError(f"{name}: decompresses to more than {limit} bytes, the most this "
+                         "file may hold; refusing it (damaged, or a gzip bomb)")
+    return out
+
+
+def gunzip_if_needed(data: bytes, name: str = "<bytes>", limit: int | None = None) -> bytes:
     """``data`` decompressed when it is gzip (by its magic bytes), else unchanged.
 
-    Corrupt or truncated gzip data is a ValueError naming ``name``.
+    Corrupt or truncated gzip data is a ValueError naming ``name``; so is output beyond
+    ``limit`` bytes (None: no limit), found while streaming, never after.
     """
     if not is_gzip(data):
         return bytes(data)
+    if limit is not None:
+        return gunzip_capped(data, limit, name)
     try:
         return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-        raise ValueError(f"{name}: corrupt gzip data ({e})") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise _corrupt(name, e) from None
 
 
-def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Parse uncompressed IDX bytes into a native-endian, writable array.
-
-    Every header field is checked, and the payload must be exactly as long as the
-    header says: a truncated file or trailing bytes are a ValueError that names
-    ``name`` and gives the expected and actual byte counts.
-    """
-    data = memoryview(data).cast("B")
+def _header(data, name: str):
+    """``(shape, dtype, header length)`` from bytes that start with an IDX header."""
     if len(data) < 4:
         raise ValueError(f"{name}: not an IDX file: {len(data)} bytes, shorter than the "
                          "4-byte magic number")
@@ -81,39 +110,115 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) < header:
         raise ValueError(f"{name}: truncated IDX header: expected {header} bytes for rank "
                          f"{rank}, got {len(data)} bytes")
-    shape = tuple(int(s) for s in np.frombuffer(data[4:header], dtype=">u4"))
-    dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize  # python int: no overflow
-    got = len(data) - header
-    if got != expected:
-        kind = "truncated" if got < expected else "trailing bytes after the data"
-        raise ValueError(f"{name}: IDX payload {kind}: expected {expected} bytes for shape "
-                         f"{shape} of {dtype.newbyteorder('=').name}, got {got} bytes")
-    flat = np.frombuffer(data[header:], dtype=dtype)
+    shape = tuple(int(s) for s in np.frombuffer(bytes(data[4:header]), dtype=">u4"))
+    return shape, IDX_DTYPES[code], header
+
+
+def _payload_size(shape, dtype) -> int:
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize  # python ints: no overflow
+
+
+def _size_error(name, shape, dtype, expected, got, more=False) -> ValueError:
+    kind = "truncated" if got < expected else "trailing bytes after the data"
+    got_text = f"more than {got}" if more else f"{got}"
+    return ValueError(f"{name}: IDX payload {kind}: expected {expected} bytes for shape "
+                      f"{shape} of {dtype.newbyteorder('=').name}, got {got_text} bytes")
+
+
+def _as_array(payload, shape, dtype) -> np.ndarray:
+    flat = np.frombuffer(payload, dtype=dtype)
     # astype copies: the result owns native-endian, writable memory
     return flat.astype(dtype.newbyteorder("=")).reshape(shape)
 
 
-def read_idx(source, name: str | None = None) -> np.ndarray:
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse uncompressed IDX bytes into a native-endian, writable array.
+
+    Every header field is checked, and the payload must be exactly as long as the
+    header says: a truncated file or trailing bytes are a ValueError that names
+    ``name`` and gives the expected and actual byte counts.
+    """
+    data = memoryview(data).cast("B")
+    shape, dtype, header = _header(data, name)
+    expected = _payload_size(shape, dtype)
+    got = len(data) - header
+    if got != expected:
+        raise _size_error(name, shape, dtype, expected, got)
+    return _as_array(data[header:], shape, dtype)
+
+
+def read_idx_stream(stream, name: str = "<stream>", max_bytes: int | None = None):
+    """Read one IDX array from a binary stream of uncompressed bytes (a file, or a
+    ``GzipFile`` decompressing one), reading no more than its header declares.
+
+    ``max_bytes`` caps the whole file: a header declaring more is refused before any
+    payload is read. What follows the payload is read on, up to 16 MB more, only to
+    report trailing bytes (and so that gzip checks its CRC at the end of the stream).
+    """
+    head = read_upto(stream, 4, name)
+    if len(head) == 4 and head[:2] == b"\0\0":
+        head += read_upto(stream, 4 * head[3], name)
+    shape, dtype, header = _header(head, name)
+    expected = _payload_size(shape, dtype)
+    if max_bytes is not None and header + expected > max_bytes:
+        raise ValueError(f"{name}: the IDX header declares shape {shape}, "
+                         f"{header + expected} bytes, more than the {max_bytes} bytes allowed")
+    payload = read_upto(stream, expected, name)
+    if len(payload) < expected:
+        raise _size_error(name, shape, dtype, expected, len(payload))
+    extra = len(read_upto(stream, _TRAILING_SCAN, name))
+    if extra:
+        raise _size_error(name, shape, dtype, expected, expected + extra,
+                          more=extra >= _TRAILING_SCAN)
+    return _as_array(payload, shape, dtype)
+
+
+class _Prefixed:
+    """A read-only stream: ``prefix`` (bytes already read to sniff the format), then
+    the rest of ``stream``."""
+
+    def __init__(self, prefix: bytes, stream):
+        self.prefix, self.stream = prefix, stream
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.prefix:
+            return self.stream.read(n)
+        if n is None or n < 0:
+            out, self.prefix = self.prefix + self.stream.read(), b""
+            return out
+        out, self.prefix = self.prefix[:n], self.prefix[n:]
+        return out + (self.stream.read(n - len(out)) if n > len(out) else b"")
+
+
+def _read_stream(raw, label: str, max_bytes):
+    head = raw.read(2)
+    if not isinstance(head, (bytes, bytearray)):
+        raise TypeError(f"read_idx: {label} must be opened in binary mode, got "
+                        f"{type(head).__name__} from read()")
+    stream = _Prefixed(bytes(head), raw)
+    if is_gzip(head):
+        with gzip.GzipFile(fileobj=stream) as gz:
+            return read_idx_stream(gz, label, max_bytes)
+    return read_idx_stream(stream, label, max_bytes)
+
+
+def read_idx(source, name: str | None = None, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX array from a path or a binary file object, gzip or raw.
 
     ``name`` is used in error messages (default: the path or the file's name).
+    Decompression streams and stops at the size the header declares, so a gzip bomb
+    costs no more memory than the array it claims to be; ``max_bytes`` caps that size.
     Raises ValueError for anything that is not a well-formed IDX file.
     """
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
         with open(source, "rb") as f:
-            data = f.read()
-    elif hasattr(source, "read"):
+            return _read_stream(f, label, max_bytes)
+    if hasattr(source, "read"):
         label = name or str(getattr(source, "name", "<stream>"))
-        data = source.read()
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError(f"read_idx: {label} must be opened in binary mode, got "
-                            f"{type(data).__name__} from read()")
-    else:
-        raise TypeError("read_idx: source must be a path or a binary file object, got "
-                        f"{type(source).__name__}")
-    return parse_idx(gunzip_if_needed(data, label), label)
+        return _read_stream(source, label, max_bytes)
+    raise TypeError("read_idx: source must be a path or a binary file object, got "
+                    f"{type(source).__name__}")
 
 
 def idx_bytes(array) -> bytes:

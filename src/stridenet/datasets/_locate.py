@@ -17,11 +17,12 @@ import os
 import urllib.error
 import urllib.request
 
-from ..data.idx import gunzip_if_needed
+from ..data.idx import gunzip_capped, is_gzip
 from ..io import atomic_writer
 
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
+_DEFAULT_MAX = 1 << 30  # cap for a file whose size is not known
 # urllib's opener; tests replace it with one that serves local bytes
 urlopen = urllib.request.urlopen
 
@@ -34,6 +35,12 @@ class DataFile:
     content_sha256: str  # of the uncompressed IDX bytes
     gz_sha256: tuple[str, ...] = ()  # of known .gz releases; the first is the download's
     size: int | None = None  # bytes of the .gz download, when known
+    content_size: int | None = None  # bytes of the uncompressed IDX file, when known
+
+    @property
+    def max_content(self) -> int:
+        """The most bytes this file may decompress to: its known size, else 1 GiB."""
+        return self.content_size if self.content_size is not None else _DEFAULT_MAX
 
 
 class DownloadError(OSError):
@@ -68,14 +75,27 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verified_content(data: bytes, spec: DataFile, name: str) -> bytes:
+def content_of(data: bytes, spec: DataFile, name: str) -> bytes:
+    """The uncompressed bytes of ``data`` (gzip or raw), refused as soon as they pass the
+    most ``spec``'s file can hold: decompression streams and stops there (gzip bombs)."""
+    limit = spec.max_content
+    if is_gzip(data):
+        return gunzip_capped(data, limit, name)
+    if len(data) > limit:
+        raise ValueError(f"{name}: {len(data)} bytes, more than the {limit} bytes of "
+                         f"{spec.name}; refusing it")
+    return data
+
+
+def verified_content(data: bytes, spec: DataFile, name: str, verify: bool = True) -> bytes:
     """The uncompressed IDX bytes of ``data`` after checking they are ``spec``'s file.
 
-    ``name`` labels the source in errors. Raises ValueError on a hash mismatch.
+    ``name`` labels the source in errors. Raises ValueError on a hash mismatch, or
+    (also when ``verify`` is False) when the content would be larger than the file is.
     """
-    known_gz = data[:2] == b"\x1f\x8b" and sha256_hex(data) in spec.gz_sha256
-    content = gunzip_if_needed(data, name)
-    if not known_gz:
+    known_gz = verify and is_gzip(data) and sha256_hex(data) in spec.gz_sha256
+    content = content_of(data, spec, name)
+    if verify and not known_gz:
         got = sha256_hex(content)
         if got != spec.content_sha256:
             raise ValueError(
@@ -85,11 +105,23 @@ def verified_content(data: bytes, spec: DataFile, name: str) -> bytes:
     return content
 
 
-def read_verified(path: str, spec: DataFile) -> bytes:
-    """Read ``path`` and return its checked, uncompressed IDX bytes."""
+def read_verified(path: str, spec: DataFile, verify: bool = True) -> bytes:
+    """Read ``path`` and return its checked, uncompressed IDX bytes.
+
+    A file larger on disk than its content could be (raw: the content size; gzip: that
+    plus deflate's worst-case overhead) is refused before it is read.
+    """
+    limit = spec.max_content
     with open(path, "rb") as f:
+        on_disk = os.fstat(f.fileno()).st_size
+        gz = is_gzip(f.read(2))
+        most = limit + limit // 1000 + 1024 if gz else limit  # stored blocks: 5 B per 64 KB
+        if on_disk > most:
+            raise ValueError(f"{path}: {on_disk} bytes on disk, more than {spec.name} can "
+                             f"be ({limit} bytes uncompressed); refusing it")
+        f.seek(0)
         data = f.read()
-    return verified_content(data, spec, path)
+    return verified_content(data, spec, path, verify)
 
 
 def _fetch(url: str, dest: str, spec: DataFile, timeout: float) -> None:
