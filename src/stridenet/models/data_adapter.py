@@ -82,6 +82,34 @@ def batch_size_of(batch_size) -> int:
     return int(batch_size)
 
 
+def int_arg(value, name: str, minimum: int = 0, allow_none: bool = False):
+    """``value`` as an int >= ``minimum`` (numpy ints too; None when ``allow_none``):
+    TypeError for anything that is not an int (2.5, "3", True), ValueError when too small."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def verbose_of(verbose, auto: int) -> int:
+    """Keras's ``verbose``: "auto" (here ``auto``), 0 silent, 1 progress bar, 2 one line."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return auto
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) \
+            or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def bool_arg(value, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def validation_fraction(fraction) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) \
             or not 0 <= fraction < 1:

@@ -75,17 +75,22 @@ class Trainer:
             return self._train_step(xb, yb, sample_weight)
 
     def _train_step(self, xb, yb, sample_weight=None):
-        y_pred = self(xb, training=True)
-        loss = self._loss(yb, y_pred, sample_weight)
-        penalties = self.losses
-        total = loss
-        for p in penalties:
-            total = total + p
-        total.backward()
+        loss, y_pred = self._forward_backward(xb, yb, sample_weight)
         params = [w for w in self.trainable_weights if w.grad is not None]
         self.optimizer.apply([p.grad for p in params], params)
         for p in params:
             p.grad = None
+        return loss, y_pred
+
+    def _forward_backward(self, xb, yb, sample_weight=None):
+        """The batch's loss (penalties included in the gradient, not in the value shown)
+        and predictions; every trainable weight's ``.grad`` holds its gradient after."""
+        y_pred = self(xb, training=True)
+        loss = self._loss(yb, y_pred, sample_weight)
+        total = loss
+        for p in self.losses:
+            total = total + p
+        total.backward()
         return float(loss.numpy()), y_pred.numpy()
 
     def _batches(self, n, batch_size, order=None):
@@ -104,7 +109,9 @@ class Trainer:
         y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
         D.check(x, y, sample_weight)
         batch_size = D.batch_size_of(batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        epochs, initial_epoch = D.int_arg(epochs, "epochs"), D.int_arg(initial_epoch,
+                                                                       "initial_epoch")
+        verbose, shuffle = D.verbose_of(verbose, auto=1), D.bool_arg(shuffle, "shuffle")
         if validation_data is not None:
             validation_data = D.unpack_validation(validation_data)
         elif D.validation_fraction(validation_split):
@@ -175,7 +182,7 @@ class Trainer:
         y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
         D.check(x, y, sample_weight)
         batch_size = D.batch_size_of(batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = D.verbose_of(verbose, auto=1)
         loss_mean = metrics_mod.Mean(name="loss")
         metrics = [type(m).from_config(m.get_config()) for m in self.compiled_metrics]
         n = D.count(x)
@@ -210,7 +217,7 @@ class Trainer:
         if n == 0:  # nothing to predict: no forward pass (Flatten cannot reshape 0 samples)
             return self._empty_output(x)
         batch_size = D.batch_size_of(batch_size)
-        verbose = 0 if verbose == "auto" else int(verbose)
+        verbose = D.verbose_of(verbose, auto=0)
         outs = []
         steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
