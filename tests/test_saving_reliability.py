@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -20,8 +21,16 @@ else:
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 
-def forge(path, edit=None, edit_tensors=None):
-    """Rewrite a saved file's config (``edit(config)`` changes it in place) and tensors,
+class Whole:
+    """What an edit returns to replace the whole config (``forge``)."""
+
+    def __init__(self, config):
+        self.config = config
+
+
+def forge(path, edit=None, edit_tensors=None, edit_meta=None):
+    """Rewrite a saved file's config (``edit(config)`` changes it in place, or returns a
+    ``Whole`` replacement), tensors and metadata,
     with a recomputed SHA-256: a consistent file, as anyone can make one."""
     raw = open(path, "rb").read()
     n = int.from_bytes(raw[:8], "little")
@@ -29,10 +38,12 @@ def forge(path, edit=None, edit_tensors=None):
     tensors = dict(safetensors_numpy.load(raw))
     if edit is not None:
         config = json.loads(meta["config"])
-        edit(config)
-        meta["config"] = json.dumps(config)
+        replaced = edit(config)
+        meta["config"] = json.dumps(replaced.config if isinstance(replaced, Whole) else config)
     if edit_tensors is not None:
         edit_tensors(tensors)
+    if edit_meta is not None:
+        edit_meta(meta)
     meta["sha256"] = saving._digest(meta, tensors)
     open(path, "wb").write(safetensors_numpy.save(tensors, metadata=meta))
 
@@ -185,3 +196,146 @@ def test_float32_weights_stay_float32_under_a_float64_default(tmp_path, float64_
     sn.config.set_floatx("float64")
     loaded = sn.models.load_model(tmp_path / "m.safetensors")
     assert {w.dtype for w in loaded.get_weights()} == {np.dtype("float32")}
+
+
+# -- defect 10: forged configs with a consistent hash ---------------------------
+
+
+def trained_model():
+    model = sn.Sequential([L.Input((4,)), L.Dense(3, activation="relu", name="hidden"),
+                           L.Dropout(0.5), L.Dense(2, activation="softmax", name="out")])
+    model.compile(optimizer="adam", loss=sn.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"])
+    model.fit(np.ones((4, 4), np.float32), np.array([0, 1, 0, 1]), verbose=0)
+    return model
+
+
+def arch(cfg, i=0):
+    """The config of layer ``i`` (Input not counted) of the Sequential model."""
+    return cfg["architecture"]["config"]["layers"][i]["config"]
+
+
+def first_key(entries):
+    return entries[0][0]
+
+
+FORGERIES = {
+    "no architecture": lambda c: c.pop("architecture"),
+    "no model config": lambda c: c["architecture"].pop("config"),
+    "no layer config": lambda c: c["architecture"]["config"]["layers"][0].pop("config"),
+    "layer config []": lambda c: c["architecture"]["config"]["layers"][0].update(config=[]),
+    "layers not a list": lambda c: c["architecture"]["config"].update(layers="dense"),
+    "class_name a list": lambda c: c["architecture"]["config"]["layers"][0].update(
+        class_name=["Dense"]),
+    "extra layer argument": lambda c: arch(c).update(bogus=1),
+    "missing layer argument": lambda c: arch(c).pop("units"),
+    "bad units": lambda c: arch(c).update(units="many"),
+    "dtype object": lambda c: arch(c).update(dtype="object"),
+    "dtype int8": lambda c: arch(c).update(dtype="int8"),
+    "config []": lambda c: Whole([]),
+    "no weights": lambda c: c.pop("weights"),
+    "weights not pairs": lambda c: c.update(weights=[1, 2, 3, 4]),
+    "missing weight key": lambda c: c["weights"][0].__setitem__(0, "nope/kernel"),
+    "weight of another shape": lambda c: c["weights"].reverse(),
+    "a layer, not a model": lambda c: c.update(architecture=c["architecture"]["config"][
+        "layers"][0]),
+    "unknown layer class": lambda c: c["architecture"]["config"]["layers"][0].update(
+        class_name="os.system"),
+    "weight key twice": lambda c: c["weights"][1].__setitem__(0, first_key(c["weights"])),
+    "shuffle_seed abc": lambda c: c["rng"]["model"].update(shuffle_seed="abc"),
+    "shuffle_seed negative": lambda c: c["rng"]["model"].update(shuffle_seed=-1),
+    "rng layers not a list": lambda c: c["rng"].update(layers={}),
+    "rng state garbage": lambda c: c["rng"]["layers"][0].update(state={"state": 1}),
+    "rng state of another shape": lambda c: c["rng"]["layers"][0].update(
+        state={"bit_generator": "PCG64", "state": "x"}),
+    "rng bit generator unknown": lambda c: c["rng"]["layers"][0]["state"].update(
+        bit_generator="os.system"),
+    "rng index out of range": lambda c: c["rng"]["layers"][0].update(index=99),
+    "base Loss class": lambda c: c["compile"].update(loss={"class_name": "Loss",
+                                                           "config": {}}),
+    "base Metric class": lambda c: c["compile"].update(metrics=[{"class_name": "Metric",
+                                                                 "config": {}}]),
+    "unknown loss name": lambda c: c["compile"].update(loss="hinge_of_doom"),
+    "loss a number": lambda c: c["compile"].update(loss=3),
+    "metrics not a list": lambda c: c["compile"].update(metrics="accuracy"),
+    "no optimizer": lambda c: c["compile"].pop("optimizer"),
+    "extra optimizer argument": lambda c: c["compile"]["optimizer"]["config"].update(x=1),
+    "missing optimizer state key": lambda c: c["compile"]["optimizer"]["state"][0].__setitem__(
+        0, "optimizer/nope"),
+    "iterations abc": lambda c: c["compile"]["optimizer"].update(iterations="abc"),
+    "slot order names no weight": lambda c: c["compile"]["optimizer"].update(
+        variables=["nope"]),
+    "build_input_shape abc": lambda c: c.update(build_input_shape="abc"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGERIES))
+def test_forged_configs_are_refused_with_one_clear_error(tmp_path, case):
+    path = tmp_path / "m.safetensors"
+    trained_model().save(path)
+    forge(path, FORGERIES[case])
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: "):
+        sn.models.load_model(path)
+
+
+def functional_model():
+    inp = L.Input((4,), name="x")
+    h = L.Dense(3, name="h")(inp)
+    return sn.Model(inp, L.Add(name="sum")([h, L.Dense(3, name="g")(h)]))
+
+
+FUNCTIONAL_FORGERIES = {
+    "node of an unknown layer": lambda c: c["nodes"][0].__setitem__(0, "nowhere"),
+    "node not a triple": lambda c: c["nodes"].__setitem__(0, "h"),
+    "input ref unknown": lambda c: c["nodes"][0][1].__setitem__(0, ["nowhere", 0]),
+    "output ref not a pair": lambda c: c.update(output_layers=["sum"]),
+    "call index too high": lambda c: c["output_layers"][0].__setitem__(1, 5),
+    "layer without a name": lambda c: c["layers"][1].pop("name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FUNCTIONAL_FORGERIES))
+def test_forged_functional_configs_are_refused(tmp_path, case):
+    path = tmp_path / "m.safetensors"
+    functional_model().save(path)
+    forge(path, lambda c: FUNCTIONAL_FORGERIES[case](c["architecture"]["config"]))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: "):
+        sn.models.load_model(path)
+
+
+def test_forged_weight_tensors_are_refused(tmp_path):
+    path = tmp_path / "m.safetensors"
+    trained_model().save(path)
+    forge(path, edit_tensors=lambda t: t.update({"hidden/kernel": t["hidden/kernel"].astype(
+        np.int32)}))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: .*int32"):
+        sn.models.load_model(path)
+
+
+@pytest.mark.parametrize("edit", [lambda m: m.pop("config"),
+                                  lambda m: m.update(config="{not json"),
+                                  lambda m: m.update(kind="everything")])
+def test_forged_metadata_is_refused(tmp_path, edit):
+    path = tmp_path / "m.safetensors"
+    trained_model().save(path)
+    forge(path, edit_meta=edit)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: "):
+        sn.models.load_model(path)
+
+
+@pytest.mark.parametrize("case", ["no weights", "weights not pairs", "missing weight key"])
+def test_forged_weight_files_are_refused(tmp_path, case):
+    path = tmp_path / "w.safetensors"
+    model = trained_model()
+    model.save_weights(path)
+    forge(path, FORGERIES[case])
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: "):
+        model.load_weights(path)
+
+
+def test_a_valid_file_still_loads_and_trains(tmp_path):
+    path = tmp_path / "m.safetensors"
+    trained_model().save(path)
+    forge(path, lambda c: None)  # rewritten unchanged: only the hash is recomputed
+    loaded = sn.models.load_model(path)
+    loaded.fit(np.ones((4, 4), np.float32), np.array([0, 1, 0, 1]), verbose=0)

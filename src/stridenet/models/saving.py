@@ -1,23 +1,11 @@
 """``model.save`` / ``load_model`` and ``save_weights`` / ``load_weights``: one safetensors file.
 
-A safetensors file is an 8-byte little-endian header length, a JSON header, then the
-raw tensor bytes: nothing in it is executable, so loading never runs code from the file
-(no pickle, no eval; class names resolve through fixed registries).
-
-  tensors   every model weight under a unique path ("conv2d/kernel"), and for a
-            compiled model the optimizer's state arrays under "optimizer/...";
-  metadata  strings: "format" ("stridenet"), "format_version", "kind" ("model" or
-            "weights"), "stridenet_version", "config" (JSON: architecture, compile and
-            optimizer configs, weight order, RNG state) and "sha256".
-
-The SHA-256 covers every other metadata string and every tensor (name, dtype, shape,
-bytes), so a truncated, bit-flipped or hand-edited file is refused with a clear error.
-It guards against accidents, not forgery: anyone can recompute it.
+The file's layout, hash and reading are in ``file_format``; the checks of a config read
+from a file in ``file_checks``. Here: a model to a config and tensors, and back.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -28,20 +16,13 @@ from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import seeding
 from ..io import atomic_writer
+from . import file_checks as checks
+from .file_format import FORMAT, FORMAT_VERSION, _contiguous, _digest, _safetensors
+from .file_format import read_file as _read
 
-FORMAT = "stridenet"
-FORMAT_VERSION = 1
 _OPT_PREFIX = "optimizer/"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _safetensors():
-    try:
-        import safetensors.numpy as st
-    except ImportError as err:  # optional dependency
-        raise ImportError('saving and loading models needs the safetensors package: '
-                          'pip install "stridenet[io]"') from err
-    return st
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
 # -- writing ------------------------------------------------------------------
@@ -54,24 +35,6 @@ def _unique(key: str, used: set) -> str:
         out = f"{key}_{k}"
     used.add(out)
     return out
-
-
-def _contiguous(value) -> np.ndarray:
-    # not np.ascontiguousarray: it turns a 0-d array (the optimizer's step count) into 1-d
-    return np.require(value, requirements="C")
-
-
-def _digest(meta: dict, tensors: dict) -> str:
-    """SHA-256 over the metadata strings (but the digest) and every tensor, by name."""
-    h = hashlib.sha256()
-    body = {k: v for k, v in meta.items() if k != "sha256"}
-    h.update(json.dumps(body, sort_keys=True).encode())
-    for key in sorted(tensors):
-        arr = _contiguous(tensors[key])
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)  # the file's byte order
-        h.update(json.dumps([key, arr.dtype.str, list(arr.shape)]).encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
 
 
 def _spec(obj, base, kind: str):
@@ -192,46 +155,6 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 # -- reading ------------------------------------------------------------------
 
 
-def _corrupt(path, why: str) -> ValueError:
-    return ValueError(f"file {path} is corrupt or was modified: {why}")
-
-
-def _read(filepath):
-    """(kind, config, tensors) of a stridenet file, verified; clear errors otherwise."""
-    st = _safetensors()
-    path = os.fspath(filepath)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no such model file: {path}")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise _corrupt(path, f"only {len(raw)} bytes, too short for a stridenet file")
-    n = int.from_bytes(raw[:8], "little")
-    if n > len(raw) - 8:
-        raise _corrupt(path, f"the header claims {n} bytes but only {len(raw) - 8} follow "
-                             f"(truncated, or not a stridenet file)")
-    try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"file {path} is not a stridenet file, or is corrupt: its header "
-                         f"is not safetensors JSON ({err})") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"file {path} is not a stridenet file (no stridenet metadata in "
-                         f"its safetensors header)")
-    try:
-        tensors = st.load(raw)
-    except Exception as err:  # the library rejects bad offsets, sizes or dtypes
-        raise _corrupt(path, f"the tensor data does not match the header ({err})") from None
-    if meta.get("sha256") != _digest(meta, tensors):
-        raise _corrupt(path, "its SHA-256 does not match the contents")
-    version = meta.get("format_version", "")
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
-        raise ValueError(f"file {path} has format version {version!r}; this stridenet reads "
-                         f"versions up to {FORMAT_VERSION} (upgrade stridenet)")
-    return meta.get("kind"), json.loads(meta["config"]), tensors
-
-
 def _checked_weights(model, order, tensors, path) -> list:
     """The model's weights in Keras order, once their count and shapes match the file's."""
     variables = model.weights
@@ -243,6 +166,10 @@ def _checked_weights(model, order, tensors, path) -> list:
         if tensors[key].shape != var.shape:
             raise ValueError(f"weight {var.name!r} has shape {var.shape} in the model but "
                              f"the file's {name!r} has shape {tensors[key].shape}")
+        stored = tensors[key].dtype
+        if stored != var.dtype and not (stored in _FLOATS and var.dtype in _FLOATS):
+            raise checks.invalid(path, f"weight {name!r} is stored as {stored}, but the "
+                                       f"model's {var.name!r} is {var.dtype}")
     return variables
 
 
@@ -279,8 +206,10 @@ def _from_spec(spec, registry: dict, get, custom_objects):
 
 
 def _classes(module, base) -> dict:
+    """The public subclasses of ``base`` in ``module``; not the abstract base itself."""
     return {n: c for n, c in vars(module).items()
-            if isinstance(c, type) and issubclass(c, base)}
+            if isinstance(c, type) and issubclass(c, base) and c is not base
+            and not n.startswith("_")}
 
 
 def _recompile(model, spec: dict, order: list, tensors: dict, custom_objects) -> None:
@@ -305,20 +234,25 @@ def _recompile(model, spec: dict, order: list, tensors: dict, custom_objects) ->
                          f"({int(opt.iterations)} != {opt_spec['iterations']})")
 
 
-def _restore_rng(model, spec: dict) -> None:
+def _restore_rng(model, spec: dict, path) -> None:
     """Set the shuffle seed and every layer's generator state from the file."""
     if spec.get("model") and hasattr(model, "_rng_state"):
         model._rng_state = dict(spec["model"])
     layers = model._all_layers()
     restored = set()
     for entry in spec.get("layers", []):
-        i = entry["index"]
-        rng = getattr(layers[i], "_rng", None) if i < len(layers) else None
-        state = entry["state"]
-        if (isinstance(rng, np.random.Generator) and layers[i].name == entry["name"]
-                and type(rng.bit_generator).__name__ == state.get("bit_generator")):
-            rng.bit_generator.state = state
-            restored.add(i)
+        i, state = entry["index"], entry["state"]
+        if i >= len(layers) or layers[i].name != entry["name"]:
+            raise checks.invalid(path, f"rng state for layer {entry['name']!r} at index {i}, "
+                                       f"which the model does not have")
+        rng = getattr(layers[i], "_rng", None)
+        if type(getattr(rng, "bit_generator", None)).__name__ != state["bit_generator"]:
+            if state["bit_generator"] not in _BIT_GENERATORS:
+                raise checks.invalid(path, f"unknown bit generator {state['bit_generator']!r}")
+            rng = layers[i]._rng = np.random.Generator(
+                getattr(np.random, state["bit_generator"])())
+        rng.bit_generator.state = state
+        restored.add(i)
     for i, layer in enumerate(layers):
         # a file from before unseeded layers had streams of their own: a fresh one, drawn
         # from the global generator as when the layer was first made
@@ -329,24 +263,40 @@ def _restore_rng(model, spec: dict) -> None:
 
 def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A002 - Keras
     """Rebuild a model saved by ``model.save``: weights, compile config, optimizer state."""
-    from .serialization import deferred_weights, deserialize_layer
-
     path = os.fspath(filepath)
     kind, config, tensors = _read(path)
     if kind != "model":
         raise ValueError(f"file {path} holds only weights (written by save_weights): build "
                          f"the model and call model.load_weights({path!r})")
+    checks.check_model_config(path, config, tensors)
+    try:
+        model = _rebuild(config, tensors, path, custom_objects, compile)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+        if checks.is_invalid(path, err):
+            raise
+        # constructors and compile() refuse bad arguments their own way: one form here
+        raise checks.as_invalid(path, err) from err
+    return model
+
+
+def _rebuild(config: dict, tensors: dict, path, custom_objects, compile: bool):  # noqa: A002
+    from .model import Model
+    from .serialization import deferred_weights, deserialize_layer
+
     # rebuilt without drawing from the global stream, and without allocating weights
     # before their shapes are checked against the file's
     with seeding.isolated():
         with deferred_weights():
             model = deserialize_layer(config["architecture"], custom_objects)
+            if not isinstance(model, Model):
+                raise checks.invalid(path, f"the architecture is a {type(model).__name__}, "
+                                           f"not a model")
             if not model.built and config.get("build_input_shape") is not None:
                 model.build(tuple(config["build_input_shape"]))
             _place_weights(model, config["weights"], tensors, path)
         if compile and config.get("compile") is not None:
             _recompile(model, config["compile"], config["weights"], tensors, custom_objects)
-    _restore_rng(model, config.get("rng", {}))
+    _restore_rng(model, config.get("rng", {}), path)
     return model
 
 
@@ -354,6 +304,7 @@ def load_weights(model, filepath) -> None:
     """Set ``model``'s weights from a ``save_weights`` (or ``save``) file, in Keras order."""
     path = os.fspath(filepath)
     _, config, tensors = _read(path)
+    checks.check_weights(path, config, tensors)
     if not model.built and config.get("build_input_shape") is not None:
         model.build(tuple(config["build_input_shape"]))
     _set_weights(model, config["weights"], tensors, path)

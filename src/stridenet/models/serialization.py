@@ -144,14 +144,20 @@ def functional_from_config(config: dict, custom_objects=None):
         layers[spec["name"]] = layer
         if isinstance(layer, InputLayer):
             out_of[(spec["name"], 0)] = layer.output
+    def output(ref):
+        if tuple(ref) not in out_of:
+            raise ValueError(f"the reference {ref} names call {ref[1]} of layer {ref[0]!r}, "
+                             f"which is not made before it is used")
+        return out_of[tuple(ref)]
+
     calls = {}
     for name, inputs, kwargs in config["nodes"]:
-        args = [out_of[tuple(r)] for r in inputs]
+        args = [output(r) for r in inputs]
         k = calls.get(name, 0)
         calls[name] = k + 1
         out_of[(name, k)] = layers[name](args if len(args) > 1 else args[0], **kwargs)
-    ins = [out_of[tuple(r)] for r in config["input_layers"]]
-    outs = [out_of[tuple(r)] for r in config["output_layers"]]
+    ins = [output(r) for r in config["input_layers"]]
+    outs = [output(r) for r in config["output_layers"]]
     return Model(ins if config.get("nested_inputs") else ins[0],
                  outs if config.get("nested_outputs") else outs[0], name=config.get("name"),
                  trainable=config.get("trainable", True))
