@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .export import add_export_parser
 
     add_export_parser(sub)  # func=cmd_export
+    from .explore import add_explore_parser
+
+    add_explore_parser(sub)  # func=cmd_explore
     return parser
 
 

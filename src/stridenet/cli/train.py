@@ -193,6 +193,10 @@ def cmd_train(args) -> int:
     print(evaluation.format_report(report, digits=4), end="")
     figures = ([] if args.no_figures else
                _figures(folder, model, history, x_test, y_test, probs, class_names))
+    if not args.no_figures:  # the interactive page of the feature maps (no matplotlib needed)
+        from .explore import write_explorer
+
+        figures += [p for p in [write_explorer(folder, model, x_test, y_test, class_names)] if p]
 
     wall = time.perf_counter() - started
     metrics = {
