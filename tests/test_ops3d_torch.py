@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import stridenet as sn
 from oracle_stats import record
 from reference.conv_nd import keras_left_pad, transposed_size
-from stridenet.ops.kernels.geometry import effective_kernel, resolve_padding
+from stridenet.ops.kernels.geometry import effective_kernel, output_size, resolve_padding
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -191,3 +191,58 @@ def test_conv3d_and_transpose_float32_match_torch(torch, seed, s):
     record("conv3d float32", *pairs)
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-4 * np.abs(theirs).max())
+
+
+def _pool_accepted(sizes, pool, strides, pads, ceil_mode):
+    """The op's contract: the window fits the padded input and no window is all padding."""
+    for n, k, s, (p0, p1) in zip(sizes, pool, strides, pads):
+        if n + p0 + p1 < k or p0 >= k:
+            return False
+        if (output_size(n, k, s, p0, p1, ceil_mode=ceil_mode) - 1) * s >= p0 + n:
+            return False
+    return True
+
+
+@settings(SETTINGS, max_examples=150)
+@given(n=st.integers(1, 2), size=st.tuples(*[st.integers(1, 6)] * 3), c=st.integers(1, 3),
+       pool=triples, strides=st.one_of(st.none(), triples), padding=paddings_3d,
+       ceil_mode=st.booleans(), kind=st.sampled_from(["max", "avg", "avg_cip"]),
+       ties=st.booleans(), seed=st.integers(0, 2**16))
+def test_pool3d_matches_torch(torch, n, size, c, pool, strides, padding, ceil_mode, kind, ties,
+                              seed):
+    st_ = pool if strides is None else strides
+    pads = resolve_padding(padding, size, pool, st_, (1, 1, 1))
+    assume(_pool_accepted(size, pool, st_, pads, ceil_mode))
+    rng = np.random.default_rng(seed)
+    shape = (n, *size, c)
+    x = rng.integers(0, 3, shape).astype(np.float64) if ties else \
+        rng.permutation(int(np.prod(shape))).reshape(shape) * 0.5 - 3.0
+    tx_ours = sn.Tensor(x, requires_grad=True)
+    if kind == "max":
+        y = sn.ops.max_pool3d(tx_ours, pool, strides, padding, ceil_mode)
+    else:
+        y = sn.ops.avg_pool3d(tx_ours, pool, strides, padding, kind == "avg_cip", ceil_mode)
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+
+    F = torch.nn.functional
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    tp = torch_pad_arg(pads)
+    if kind == "max":  # a padded cell never wins the max
+        ty = F.max_pool3d(F.pad(tx, tp, value=-np.inf), pool, st_, ceil_mode=ceil_mode)
+    elif kind == "avg_cip":  # divide by the window cells inside input + padding
+        ty = F.avg_pool3d(F.pad(tx, tp), pool, st_, ceil_mode=ceil_mode)
+    else:  # window sums over the number of real cells
+        sums = F.avg_pool3d(F.pad(tx, tp), pool, st_, ceil_mode=ceil_mode, divisor_override=1)
+        counts = F.avg_pool3d(F.pad(torch.ones_like(tx), tp), pool, st_, ceil_mode=ceil_mode,
+                              divisor_override=1)
+        ty = sums / counts
+    # PyTorch's ceil mode on an explicitly padded input may keep a last window starting in
+    # the right padding, which ours drops: crop to ours
+    od, oh, ow = y.shape[1:4]
+    ty = ty[:, :, :od, :oh, :ow]
+    ty.backward(torch.tensor(to_first(dy)))
+    pairs = [(y.numpy(), to_last(ty.detach().numpy())), (tx_ours.grad, to_last(tx.grad.numpy()))]
+    record(f"{kind}_pool3d", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

@@ -26,6 +26,7 @@ from .pool import (
     max_pool1d,
     max_pool2d,
 )
+from .pool3d import avg_pool3d, global_avg_pool3d, global_max_pool3d, max_pool3d
 from .transposed_convolution import (
     conv_transpose,
     conv_transpose1d,
@@ -34,10 +35,11 @@ from .transposed_convolution import (
 )
 
 __all__ = [
-    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_crossentropy", "categorical_crossentropy",
-    "conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d",
-    "conv_transpose2d", "conv_transpose3d", "dense", "dropout", "elu", "gelu", "global_avg_pool1d",
-    "global_avg_pool2d", "global_max_pool1d", "global_max_pool2d", "leaky_relu", "linear",
-    "log_softmax", "max_pool1d", "max_pool2d", "mean_squared_error", "pad1d", "pad2d", "relu",
-    "sigmoid", "softmax", "sparse_categorical_crossentropy", "tanh",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "binary_crossentropy",
+    "categorical_crossentropy", "conv", "conv1d", "conv2d", "conv3d", "conv_transpose",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "dense", "dropout", "elu", "gelu",
+    "global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d", "global_max_pool1d",
+    "global_max_pool2d", "global_max_pool3d", "leaky_relu", "linear", "log_softmax", "max_pool1d",
+    "max_pool2d", "max_pool3d", "mean_squared_error", "pad1d", "pad2d", "relu", "sigmoid",
+    "softmax", "sparse_categorical_crossentropy", "tanh",
 ]
