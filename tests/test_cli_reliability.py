@@ -80,3 +80,39 @@ def test_good_thread_count_is_accepted(tiny_model, tmp_path):
     status, out, err = run_process("summary", "lenet5", env={"STRIDENET_NUM_THREADS": "1"})
     assert status == 0, err
     assert "Total params" in out
+
+
+# ------------------------------------------------------------------- huge images
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory):
+    """A 12000x12000 PNG (144 megapixels, under 1 MB on disk) of a bar on white."""
+    from bigpng import write_png
+
+    path = tmp_path_factory.mktemp("huge") / "huge.png"
+    write_png(path, 12000, 12000, box=(2000, 5000, 10000, 6500))
+    return path
+
+
+def test_huge_image_is_one_clear_line_in_predict_and_edges(huge_png, tiny_model, tmp_path):
+    import time
+
+    for argv in (("predict", tiny_model, huge_png),
+                 ("explain", "edges", "--image", huge_png, "--out", tmp_path / "e.png")):
+        started = time.perf_counter()
+        result = run_process(*argv)  # a new process: Pillow's warnings would reach stderr
+        assert_one_line_error(result, f"stridenet {argv[0]}: error:", "huge.png",
+                              "is too large: 12000x12000 pixels", "50 megapixels")
+        assert time.perf_counter() - started < 20  # refused from the header
+    assert not (tmp_path / "e.png").exists()
+
+
+def test_large_photo_is_shrunk_for_the_edge_demo(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bigpng import write_png
+
+    write_png(tmp_path / "scan.png", 6000, 4000, "RGB", box=(1000, 2000, 3000, 2600))
+    status, out, err = run_cli("explain", "edges", "--image", tmp_path / "scan.png",
+                               "--out", tmp_path / "edges.png")
+    assert status == 0, err
+    assert "the 683x1024 photograph" in out  # shrunk, aspect kept, before the convolution
+    assert (tmp_path / "edges.png").stat().st_size > 10_000

@@ -216,3 +216,114 @@ def test_without_pillow_the_error_says_how_to_install(monkeypatch, tmp_path):
         images.load_digit(tmp_path / "digit.png")
     with pytest.raises(ImportError, match="needs Pillow"):
         images.mnist_digit(ell())
+
+
+# ------------------------------------------------------------------ huge pictures
+def _traced_peak(fn):
+    """``(fn(), peak bytes NumPy allocated meanwhile)`` (Pillow's own buffers are not
+    traced: this measures the float copies, the part that used to grow to gigabytes)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory):
+    """A 12000x12000 grayscale PNG (144 megapixels, under 1 MB on disk) with a bar."""
+    from bigpng import write_png
+
+    path = tmp_path_factory.mktemp("huge") / "huge.png"
+    write_png(path, 12000, 12000, box=(2000, 5000, 10000, 6500))
+    return path
+
+
+def test_huge_png_is_refused_before_decoding_without_a_pillow_warning(huge_png):
+    import time
+    import warnings
+
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DecompressionBombWarning would fail the test
+        with pytest.raises(ValueError, match=r"huge\.png is too large: 12000x12000 "
+                                             r"pixels, more than the limit of 50 megapixels"):
+            _traced_peak(lambda: images.load_digit(huge_png))
+        with pytest.raises(ValueError, match="too large"):
+            images.read_image(huge_png)  # the cap holds without shrinking too
+    assert time.perf_counter() - started < 5  # refused from the header, not decoded
+
+
+def test_pillow_decompression_bomb_error_becomes_the_same_message(tmp_path, monkeypatch):
+    Image.fromarray(ell()).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above 2000 px
+    with pytest.raises(ValueError, match=r"bomb\.png is too large: over 2,000 pixels"):
+        images.load_digit(tmp_path / "bomb.png")
+
+
+def test_large_png_is_shrunk_before_any_float_copy(tmp_path):
+    from bigpng import write_png
+
+    # 6000x4000 (24 megapixels): one float64 copy alone would be 192 MB
+    write_png(tmp_path / "scan.png", 4000, 6000, box=(1000, 1000, 5000, 1600))
+    write_png(tmp_path / "small.png", 400, 600, box=(100, 100, 500, 160))
+    digit, peak = _traced_peak(lambda: images.load_digit(tmp_path / "scan.png"))
+    assert peak < 40e6, f"{peak / 1e6:.0f} MB of NumPy memory for a 24 MP picture"
+    assert_mnist_style(digit, box=(20, 3))
+    np.testing.assert_allclose(digit, images.load_digit(tmp_path / "small.png"), atol=0.05)
+    # read_image itself only shrinks when asked, keeping the aspect ratio
+    assert images.read_image(tmp_path / "scan.png", max_side=300).size == (200, 300)
+    assert images.read_image(tmp_path / "small.png").size == (400, 600)
+
+
+def test_large_transparent_png_keeps_its_drawing_when_shrunk(tmp_path):
+    from bigpng import write_png
+
+    write_png(tmp_path / "layer.png", 3000, 2000, "RGBA", paper=(255, 255, 255, 0),
+              ink=(0, 0, 0, 255), box=(300, 1200, 1700, 1500))
+    im = images.read_image(tmp_path / "layer.png", max_side=images.WORK_SIDE)
+    assert max(im.size) == images.WORK_SIDE
+    assert_mnist_style(images.load_digit(tmp_path / "layer.png"), box=(20, 4))
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale_and_turned_upright(tmp_path):
+    page = np.full((3000, 4000), 240, np.uint8)  # landscape as stored, 12 megapixels
+    page[500:2500, 1000:2200] = 15
+    img = Image.fromarray(page)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    img.save(tmp_path / "phone.jpg", quality=90, exif=exif)
+    # decoded at 1/4 scale (1000x750): under a cap the full 12 megapixels would break
+    im = images.read_image(tmp_path / "phone.jpg", max_side=1000, max_pixels=800_000)
+    assert im.size == (750, 1000)  # (width, height): upright, longer side max_side
+    # the stored 2000x1200 bar lies on its side once upright
+    assert_mnist_style(images.load_digit(tmp_path / "phone.jpg"), box=(12, 20))
+
+
+@pytest.mark.parametrize("mode", ["P", "1", "I;16"])
+def test_shrinking_every_mode_keeps_the_digit(tmp_path, mode):
+    page = ell()  # 600 x 400
+    if mode == "I;16":
+        img = Image.fromarray(page.astype(np.uint16) * 257)
+    else:
+        img = Image.fromarray(page).convert(mode)
+    img.save(tmp_path / "digit.png")
+    shrunk = images.read_image(tmp_path / "digit.png", max_side=150)
+    assert max(shrunk.size) == 150
+    digit = images.mnist_digit(shrunk)
+    assert_mnist_style(digit)
+    assert np.abs(digit - images.mnist_digit(ell())).max() < 0.35  # resampling, no more
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(max_side=0), "max_side must be a positive int"),
+    (dict(max_side=2.5), "max_side must be a positive int"),
+    (dict(max_pixels=-1), "max_pixels must be a positive int"),
+])
+def test_read_image_size_arguments(tmp_path, kwargs, match):
+    Image.fromarray(ell()).save(tmp_path / "digit.png")
+    with pytest.raises(ValueError, match=match):
+        images.read_image(tmp_path / "digit.png", **kwargs)

@@ -16,7 +16,11 @@ pictures prepared the same way, so :func:`mnist_digit` does, in order:
    centre (to the nearest pixel, and never pushing ink off the frame).
 
 The result is float32 in [0, 1], the scale the CLI trains on (uint8 / 255).
-Pillow reads the files and resamples; it comes with matplotlib (the ``plot`` extra).
+Files are read small: :func:`load_digit` has Pillow shrink a picture to ``WORK_SIDE``
+pixels (a JPEG is decoded at reduced scale) before any float copy is made, and refuses
+one that would decode to more than ``MAX_PIXELS`` pixels, so a small PNG of a huge blank
+page cannot take gigabytes. Pillow reads the files and resamples; it comes with
+matplotlib (the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -43,27 +48,80 @@ def _pillow():
 
 
 # -- reading --------------------------------------------------------------------------
-def read_image(path):
+# The most pixels an image may decode to (after a JPEG's own reduction, see read_image):
+# 50 megapixels, about 200 MB as Pillow holds 8-bit RGBA. A PNG of a blank page
+# compresses a thousandfold, so a small file can ask for gigabytes: larger is refused.
+MAX_PIXELS = 50_000_000
+# load_digit works on the picture shrunk to at most this many pixels along its longer
+# side: the digit ends up 20 px tall, so nothing it needs is lost, and the float copies
+# of a photo from a phone stay a few megabytes.
+WORK_SIDE = 1024
+
+
+def _too_large(path, pixels: str, max_pixels: int) -> ValueError:
+    return ValueError(f"image {path} is too large: {pixels}, more than the limit of "
+                      f"{max_pixels / 1e6:g} megapixels (shrink it first)")
+
+
+def _shrinkable(im):
+    """``im`` in a mode Pillow resamples smoothly (``1`` and ``P`` would only be sampled
+    nearest-neighbour, and a transparency key would be averaged into other colours)."""
+    if "transparency" in im.info or im.mode in ("P", "PA"):
+        return im.convert("RGBA")
+    if im.mode == "1":
+        return im.convert("L")
+    if im.mode.startswith("I;16"):
+        return im.convert("I")  # the same levels on 32 bits; _pil_to_array scales them
+    if im.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        return im.convert("RGB")  # CMYK, YCbCr, ...
+    return im
+
+
+def read_image(path, max_side: int | None = None, max_pixels: int = MAX_PIXELS):
     """Open a PNG/JPEG (any format Pillow decodes) and return it as a Pillow image,
     turned upright by its EXIF orientation (phone photos are often stored sideways).
 
-    Raises FileNotFoundError for a missing file and ValueError for one that is not an
-    image Pillow can decode (or is truncated).
+    ``max_side``: shrink the image (aspect kept) so its longer side is at most this
+    many pixels; a JPEG is then decoded at 1/2, 1/4 or 1/8 scale directly, the rest
+    are reduced right after decoding, before any float copy exists.
+    ``max_pixels``: refuse an image that would decode to more pixels than this (after
+    the JPEG reduction), before decoding it.
+
+    Raises FileNotFoundError for a missing file and ValueError for one that is too
+    large or not an image Pillow can decode (or is truncated).
     """
     Image = _pillow()
     from PIL import ImageOps, UnidentifiedImageError
 
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    for value, name in ((max_side, "max_side"), (max_pixels, "max_pixels")):
+        if value is not None and (not isinstance(value, numbers.Integral)
+                                  or isinstance(value, bool) or value <= 0):
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such image file: {path}")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # Pillow warns about images above its own limit; ours is lower and says so
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)  # reads the header only
+        with im:
+            w, h = im.size
+            if max_side is not None and max(w, h) > max_side:
+                f = max_side / max(w, h)
+                im.draft(None, (max(1, math.ceil(w * f)), max(1, math.ceil(h * f))))
+            if im.width * im.height > max_pixels:
+                raise _too_large(path, f"{w}x{h} pixels", max_pixels)
             im.load()  # decode now: a truncated file fails here, not later
+            if max_side is not None and max(im.size) > max_side:
+                im = _shrinkable(im)
+                im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return ImageOps.exif_transpose(im)
-    except Image.DecompressionBombError as err:  # Pillow's guard against huge images
-        raise ValueError(f"cannot read image {path}: {err}") from None
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused at open
+        raise _too_large(path, f"over {2 * Image.MAX_IMAGE_PIXELS:,} pixels",
+                         max_pixels) from None
     except UnidentifiedImageError:
         raise ValueError(f"cannot read image {path}: not an image format Pillow "
                          f"recognises (use PNG or JPEG)") from None
@@ -227,9 +285,15 @@ def mnist_digit(image, size: int = 28, box: int = 20, threshold: float = 0.2) ->
 
 
 def load_digit(path, size: int = 28, box: int = 20, threshold: float = 0.2) -> np.ndarray:
-    """:func:`read_image` then :func:`mnist_digit`: ``(size, size)`` float32 in [0, 1]."""
-    return mnist_digit(read_image(path), size=size, box=box, threshold=threshold)
+    """:func:`read_image` then :func:`mnist_digit`: ``(size, size)`` float32 in [0, 1].
+
+    The picture is first shrunk to at most ``WORK_SIDE`` pixels along its longer side
+    (a JPEG decoded at reduced scale), and one of over ``MAX_PIXELS`` is refused with a
+    ValueError, so a huge image costs little memory and time.
+    """
+    return mnist_digit(read_image(path, max_side=WORK_SIDE), size=size, box=box,
+                       threshold=threshold)
 
 
-__all__ = ["center_of_mass", "ink_image", "load_digit", "mnist_digit", "read_image",
-           "to_grayscale"]
+__all__ = ["MAX_PIXELS", "WORK_SIDE", "center_of_mass", "ink_image", "load_digit",
+           "mnist_digit", "read_image", "to_grayscale"]

@@ -24,6 +24,9 @@ KERNELS = {
     "sobel_y": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
 }
 SAMPLE_PHOTO = "grace_hopper.jpg"
+# photographs are shrunk to this longer side before the convolution: the grid shows each
+# panel about 400 px wide, and a 12-megapixel photo would take seconds for nothing
+PHOTO_SIDE = 1024
 PHOTO_CREDIT = ("grace_hopper.jpg from matplotlib's sample data: official U.S. Navy portrait, "
                 "public domain (a work of the U.S. federal government)")
 
@@ -60,15 +63,15 @@ def to_grayscale(image) -> np.ndarray:
     return x
 
 
-def load_photo(path=None) -> np.ndarray:
-    """Read a photograph with Pillow as (H, W) grayscale float32 in [0, 1]."""
-    try:
-        from PIL import Image
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("reading a photograph needs Pillow: pip install pillow") from e
+def load_photo(path=None, max_side: int = PHOTO_SIDE) -> np.ndarray:
+    """Read a photograph with Pillow as (H, W) grayscale float32 in [0, 1], shrunk so its
+    longer side is at most ``max_side`` pixels (the figure shows it a few hundred pixels
+    wide); one over ``stridenet.data.images.MAX_PIXELS`` is refused with a ValueError."""
+    from ..data.images import read_image
+
     path = sample_photo_path() if path is None else os.fspath(path)
-    with Image.open(path) as im:
-        rgb = np.asarray(im.convert("RGB"))  # (H, W, 3) uint8
+    im = read_image(path, max_side=max_side)  # decoded small: never a huge float copy
+    rgb = np.asarray(im.convert("RGB"))  # (H, W, 3) uint8
     return to_grayscale(rgb)
 
 
@@ -147,5 +150,5 @@ def edge_demo(path=None, image=None, out=None, kernels=None) -> EdgeDemo:
     return demo
 
 
-__all__ = ["KERNELS", "PHOTO_CREDIT", "EdgeDemo", "edge_demo", "edge_responses", "load_photo",
-           "sample_photo_path", "save_grid", "to_grayscale"]
+__all__ = ["KERNELS", "PHOTO_CREDIT", "PHOTO_SIDE", "EdgeDemo", "edge_demo", "edge_responses",
+           "load_photo", "sample_photo_path", "save_grid", "to_grayscale"]
