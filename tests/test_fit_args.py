@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import stridenet as sn
+from stridenet import callbacks as C
 from stridenet import layers as L
 
 
@@ -59,3 +60,58 @@ def test_evaluate_and_predict_check_verbose():
         model.evaluate(*data(), verbose=3)
     with pytest.raises(ValueError, match="verbose must be"):
         model.predict(data()[0], verbose=-1)
+
+
+# -- validation_data that cannot fit the model: refused before the first batch (defect 15) ----
+
+class Batches(C.Callback):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.count += 1
+
+
+def conv_model():
+    sn.utils.set_random_seed(0)
+    model = sn.Sequential([L.Input((8, 8, 1)), L.Conv2D(2, 3), L.Flatten(),
+                           L.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("make, x, val, pattern", [
+    (conv_model, np.zeros((6, 8, 8, 1), np.float32),
+     (np.zeros((4, 9, 9, 1), np.float32), np.zeros(4, int)),
+     r"validation_data: x has shape \(4, 9, 9, 1\); the model expects \(None, 8, 8, 1\)"),
+    (small_model, data()[0], data(features=5),
+     r"validation_data: x has shape \(10, 5\); the model expects \(None, 4\)"),
+    (small_model, data()[0], (data()[0], np.zeros(9, int)),
+     r"validation_data: x and y must have the same number of samples"),
+    (small_model, data()[0], (data()[0], np.zeros(10, int), np.ones(3)),
+     r"validation_data: sample_weight must have one weight per sample"),
+    (lambda: small_model(first=[]), data()[0], data(features=5),  # shape learnt from data
+     r"validation_data does not fit the model: .*5"),
+])
+def test_bad_validation_data_is_refused_before_training(make, x, val, pattern):
+    model = make()
+    batches = Batches()
+    with pytest.raises(ValueError, match=pattern):
+        model.fit(x, np.zeros(len(x), int), validation_data=val, epochs=1, verbose=0,
+                  callbacks=[batches])
+    assert batches.count == 0
+
+
+def test_validation_targets_that_cannot_meet_the_outputs_are_refused_up_front():
+    model = small_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x, y = data()
+    onehot = np.eye(3, dtype=np.float32)[y]
+    batches = Batches()
+    with pytest.raises(ValueError, match="validation_data does not fit the model"):
+        model.fit(x, onehot, validation_data=(x, np.eye(5, dtype=np.float32)[y]), epochs=1,
+                  verbose=0, callbacks=[batches])
+    assert batches.count == 0
+    h = model.fit(x, onehot, validation_data=(x, onehot), epochs=1, verbose=0)
+    assert "val_loss" in h.history

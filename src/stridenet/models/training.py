@@ -12,6 +12,7 @@ from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
 from . import data_adapter as D
 from . import functional as G
+from . import validation as V
 from .progress import ProgressBar
 
 
@@ -112,8 +113,8 @@ class Trainer:
         epochs, initial_epoch = D.int_arg(epochs, "epochs"), D.int_arg(initial_epoch,
                                                                        "initial_epoch")
         verbose, shuffle = D.verbose_of(verbose, auto=1), D.bool_arg(shuffle, "shuffle")
-        if validation_data is not None:
-            validation_data = D.unpack_validation(validation_data)
+        if validation_data is not None:  # checked now, not when the first epoch ends
+            validation_data = V.validation_arrays(self, validation_data, x)
         elif D.validation_fraction(validation_split):
             (x, y, sample_weight), validation_data = D.split_off_validation(
                 x, y, sample_weight, validation_split)
