@@ -204,7 +204,7 @@
       t.append(cv, box);
       const lab = el("div", "lab", "ch " + c);
       if (n.op.type === "conv" && n.op.cg <= 3) {
-        for (let cl = 0; cl < n.op.cg; cl++) lab.appendChild(kernelCanvas(n.op, c, cl, 2));
+        for (let cl = 0; cl < n.op.cg; cl++) lab.appendChild(kernelCanvas(n.op, c, cl, 3));
       }
       t.appendChild(lab);
       grid.appendChild(t);
