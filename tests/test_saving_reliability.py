@@ -231,6 +231,8 @@ FORGERIES = {
     "missing layer argument": lambda c: arch(c).pop("units"),
     "bad units": lambda c: arch(c).update(units="many"),
     "dtype object": lambda c: arch(c).update(dtype="object"),
+    "name a list": lambda c: arch(c, 1).update(name=[1]),
+    "trainable a string": lambda c: arch(c).update(trainable="no"),
     "dtype int8": lambda c: arch(c).update(dtype="int8"),
     "config []": lambda c: Whole([]),
     "no weights": lambda c: c.pop("weights"),
@@ -276,6 +278,24 @@ def test_forged_configs_are_refused_with_one_clear_error(tmp_path, case):
     forge(path, FORGERIES[case])
     with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: invalid config: "):
         sn.models.load_model(path)
+
+
+def test_models_nested_absurdly_deep_are_refused_quickly(tmp_path):
+    import time
+
+    def nest(cfg):
+        spec = cfg["architecture"]
+        for _ in range(120):
+            spec = {"class_name": "Sequential", "config": {"name": "s", "layers": [spec]}}
+        cfg["architecture"] = spec
+
+    path = tmp_path / "m.safetensors"
+    trained_model().save(path)
+    forge(path, nest)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="invalid config: models nested more than 50 deep"):
+        sn.models.load_model(path)
+    assert time.perf_counter() - start < 1.0
 
 
 def functional_model():

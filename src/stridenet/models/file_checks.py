@@ -12,9 +12,21 @@ checked by the constructors themselves; ``as_invalid`` gives their errors the sa
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 _PREFIX = "invalid config: "
 _DTYPES = ("float32", "float64")
+_MAX_DEPTH = 50  # models nested in models; far below Python's recursion limit
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 40, 40
+
+
+def _short(value) -> str:
+    """A bounded repr for messages: checked configs are often fine and may be huge, so
+    the work of a message must not grow with them."""
+    return _REPR.repr(value)
 
 
 def invalid(path, why: str) -> ValueError:
@@ -41,31 +53,36 @@ def _need(ok: bool, path, why: str) -> None:
         raise invalid(path, why)
 
 
-def check_layer(path, spec, where: str) -> None:
+def check_layer(path, spec, where: str, depth: int = 0) -> None:
     """A layer spec ``{"class_name": str, "config": dict}``, nested models included."""
+    _need(depth <= _MAX_DEPTH, path, f"models nested more than {_MAX_DEPTH} deep")
     _need(isinstance(spec, dict), path, f"{where} is not a layer spec ({{'class_name', "
-                                        f"'config'}}): {spec!r:.80}")
+                                        f"'config'}}): {_short(spec)}")
     _need(isinstance(spec.get("class_name"), str), path,
-          f"{where} has no class_name string: {spec.get('class_name')!r:.80}")
+          f"{where} has no class_name string: {_short(spec.get('class_name'))}")
     where = f"{where} ({spec['class_name']})"
     cfg = spec.get("config")
-    _need(isinstance(cfg, dict), path, f"{where} has no config object: {cfg!r:.80}")
+    _need(isinstance(cfg, dict), path, f"{where} has no config object: {_short(cfg)}")
+    _need(isinstance(cfg.get("name", ""), str), path,
+          f"{where} has a name that is not a string: {_short(cfg.get('name'))}")
+    _need(isinstance(cfg.get("trainable", True), bool), path,
+          f"{where} has trainable={_short(cfg.get('trainable'))}, not true or false")
     dtype = cfg.get("dtype")
     _need(dtype is None or dtype in _DTYPES, path,
-          f"{where} has dtype {dtype!r:.40}; weights are float32 or float64")
+          f"{where} has dtype {_short(dtype)}; weights are float32 or float64")
     if "layers" in cfg:
-        _check_model(path, cfg, where)
+        _check_model(path, cfg, where, depth)
 
 
-def _check_model(path, cfg: dict, where: str) -> None:
+def _check_model(path, cfg: dict, where: str, depth: int) -> None:
     layers = cfg["layers"]
     _need(isinstance(layers, list), path, f"{where}: 'layers' is not a list")
     for i, spec in enumerate(layers):
-        check_layer(path, spec, f"{where} layer {i}")
+        check_layer(path, spec, f"{where} layer {i}", depth + 1)
     shape = cfg.get("input_shape")
     _need(shape is None or (isinstance(shape, list) and all(d is None or _int(d, 1)
                                                             for d in shape)),
-          path, f"{where}: input_shape {shape!r:.80} is not a list of sizes")
+          path, f"{where}: input_shape {_short(shape)} is not a list of sizes")
     if "nodes" not in cfg:
         return
     names = {spec.get("name") for spec in layers}
@@ -77,23 +94,23 @@ def _check_model(path, cfg: dict, where: str) -> None:
         _need(isinstance(node, list) and len(node) == 3 and isinstance(node[0], str)
               and node[0] in names and isinstance(node[1], list)
               and isinstance(node[2], dict), path,
-              f"{where}: node {node!r:.80} is not [layer name, [inputs], {{kwargs}}]")
+              f"{where}: node {_short(node)} is not [layer name, [inputs], {{kwargs}}]")
         refs += node[1]
     for ref in refs + cfg["input_layers"] + cfg["output_layers"]:
         _need(isinstance(ref, list) and len(ref) == 2 and isinstance(ref[0], str)
               and ref[0] in names and _int(ref[1]),
-              path, f"{where}: {ref!r:.80} is not a [layer name, call index] reference")
+              path, f"{where}: {_short(ref)} is not a [layer name, call index] reference")
 
 
 def check_weights(path, config, tensors) -> list:
     """The ``weights`` list: [file key, weight name] pairs, each key a tensor, once."""
-    _need(isinstance(config, dict), path, f"the config is not a JSON object: {config!r:.80}")
+    _need(isinstance(config, dict), path, f"the config is not a JSON object: {_short(config)}")
     order = config.get("weights")
     _need(isinstance(order, list), path, "no 'weights' list of [key, name] pairs")
     for entry in order:
         _need(isinstance(entry, list) and len(entry) == 2
               and all(isinstance(s, str) for s in entry), path,
-              f"weights entry {entry!r:.80} is not a [key, name] pair")
+              f"weights entry {_short(entry)} is not a [key, name] pair")
         _need(entry[0] in tensors, path, f"weight {entry[1]!r} names tensor {entry[0]!r}, "
                                          f"which the file does not hold")
     keys = [key for key, _ in order]
@@ -109,7 +126,7 @@ def check_model_config(path, config, tensors) -> None:
     shape = config.get("build_input_shape")
     _need(shape is None or (isinstance(shape, list) and all(d is None or _int(d, 1)
                                                             for d in shape)),
-          path, f"build_input_shape {shape!r:.80} is not a list of sizes")
+          path, f"build_input_shape {_short(shape)} is not a list of sizes")
     if config.get("compile") is not None:
         _check_compile(path, config["compile"], tensors, keys)
     _check_rng(path, config.get("rng", {}))
@@ -119,7 +136,7 @@ def _check_spec(path, spec, kind: str) -> None:
     _need(spec is None or isinstance(spec, str) or (
         isinstance(spec, dict) and isinstance(spec.get("class_name"), str)
         and isinstance(spec.get("config", {}), dict)), path,
-        f"the {kind} {spec!r:.80} is not a name or a {{'class_name', 'config'}} object")
+        f"the {kind} {_short(spec)} is not a name or a {{'class_name', 'config'}} object")
 
 
 def _check_compile(path, spec, tensors, weight_keys) -> None:
@@ -141,7 +158,7 @@ def _check_compile(path, spec, tensors, weight_keys) -> None:
         _need(key in tensors, path, f"optimizer state {name!r} names tensor {key!r}, which "
                                     f"the file does not hold")
     _need(_int(opt.get("iterations", 0)), path,
-          f"optimizer iterations {opt.get('iterations')!r:.40} is not an int >= 0")
+          f"optimizer iterations {_short(opt.get('iterations'))} is not an int >= 0")
     slots = opt.get("variables")
     _need(slots is None or (isinstance(slots, list) and all(k in weight_keys for k in slots)),
           path, "the optimizer's variable order names weights the file does not hold")
@@ -153,12 +170,12 @@ def _check_rng(path, spec) -> None:
     _need(isinstance(model, dict), path, "rng 'model' is not an object")
     if "shuffle_seed" in model:
         _need(_int(model["shuffle_seed"]), path,
-              f"shuffle_seed {model['shuffle_seed']!r:.40} is not an int >= 0")
+              f"shuffle_seed {_short(model['shuffle_seed'])} is not an int >= 0")
     layers = spec.get("layers", [])
     _need(isinstance(layers, list), path, "rng 'layers' is not a list")
     for e in layers:
         _need(isinstance(e, dict) and _int(e.get("index")) and isinstance(e.get("name"), str)
               and isinstance(e.get("state"), dict)
               and isinstance(e["state"].get("bit_generator"), str), path,
-              f"rng layer entry {e!r:.80} is not {{index, name, state: {{bit_generator, "
+              f"rng layer entry {_short(e)} is not {{index, name, state: {{bit_generator, "
               f"...}}}}")

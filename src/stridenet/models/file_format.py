@@ -101,4 +101,6 @@ def read_file(filepath):
         config = json.loads(meta["config"])
     except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise invalid(path, f"no JSON config in the metadata ({err})") from None
+    except RecursionError:
+        raise invalid(path, "the config JSON is nested too deep") from None
     return kind, config, tensors
