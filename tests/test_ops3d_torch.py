@@ -246,3 +246,36 @@ def test_pool3d_matches_torch(torch, n, size, c, pool, strides, padding, ceil_mo
     record(f"{kind}_pool3d", *pairs)
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@settings(SETTINGS, max_examples=160)
+@given(rank=st.integers(1, 3), n=st.integers(1, 2), size=st.tuples(*[st.integers(1, 5)] * 3),
+       c=st.integers(1, 3), factor=st.tuples(*[st.integers(1, 4)] * 3),
+       bilinear=st.booleans(), seed=st.integers(0, 2**16))
+def test_upsampling_matches_torch(torch, rank, n, size, c, factor, bilinear, seed):
+    """Nearest against interpolate(mode="nearest"); bilinear (2D only) against
+    interpolate(mode="bilinear", align_corners=False), the same half-pixel rule as Keras."""
+    bilinear = bilinear and rank == 2
+    size, factor = size[:rank], factor[:rank]
+    x = np.random.default_rng(seed).standard_normal((n, *size, c))
+    tx_ours = sn.Tensor(x, requires_grad=True)
+    if rank == 1:
+        y = sn.ops.upsample1d(tx_ours, factor[0])
+    elif rank == 2:
+        y = sn.ops.upsample2d(tx_ours, factor, "bilinear" if bilinear else "nearest")
+    else:
+        y = sn.ops.upsample3d(tx_ours, factor)
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    out_size = tuple(m * f for m, f in zip(size, factor))
+    if bilinear:
+        ty = torch.nn.functional.interpolate(tx, size=out_size, mode="bilinear",
+                                             align_corners=False)
+    else:
+        ty = torch.nn.functional.interpolate(tx, size=out_size, mode="nearest")
+    ty.backward(torch.tensor(to_first(dy)))
+    pairs = [(y.numpy(), to_last(ty.detach().numpy())), (tx_ours.grad, to_last(tx.grad.numpy()))]
+    record(f"upsample{rank}d {'bilinear' if bilinear else 'nearest'}", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

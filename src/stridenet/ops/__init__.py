@@ -33,6 +33,7 @@ from .transposed_convolution import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from .upsampling import upsample1d, upsample2d, upsample3d
 
 __all__ = [
     "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "binary_crossentropy",
@@ -41,5 +42,5 @@ __all__ = [
     "global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d", "global_max_pool1d",
     "global_max_pool2d", "global_max_pool3d", "leaky_relu", "linear", "log_softmax", "max_pool1d",
     "max_pool2d", "max_pool3d", "mean_squared_error", "pad1d", "pad2d", "relu", "sigmoid",
-    "softmax", "sparse_categorical_crossentropy", "tanh",
+    "softmax", "sparse_categorical_crossentropy", "tanh", "upsample1d", "upsample2d", "upsample3d",
 ]
