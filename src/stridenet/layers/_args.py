@@ -13,8 +13,11 @@ def check_data_format(data_format, layer: str) -> None:
 
 
 def spatial_output_shape(input_shape, kernel, strides, padding, dilation, channels,
-                         causal_ok=False, ceil_mode=False):
-    """(N, *spatial, C) -> (N, *out_spatial, channels); unknown (None) sizes stay None."""
+                         causal_ok=False, ceil_mode=False, owner=None):
+    """(N, *spatial, C) -> (N, *out_spatial, channels); unknown (None) sizes stay None.
+
+    A window larger than the padded input is a ValueError naming ``owner`` and the shapes.
+    """
     sizes = tuple(input_shape[1:-1])
     rank = len(sizes)
     kernel, strides = as_tuple(kernel, rank, "kernel"), as_tuple(strides, rank, "strides")
@@ -22,8 +25,14 @@ def spatial_output_shape(input_shape, kernel, strides, padding, dilation, channe
     known = tuple(n if n is not None else 10**6 for n in sizes)  # placeholder for padding math
     pads = resolve_padding(padding, known, kernel, strides, dilation, causal_ok=causal_ok)
     out = []
-    for n, k, s, d, (p0, p1) in zip(sizes, kernel, strides, dilation, pads):
-        out.append(None if n is None else output_size(n, k, s, p0, p1, d, ceil_mode))
+    for axis, (n, k, s, d, (p0, p1)) in enumerate(zip(sizes, kernel, strides, dilation, pads)):
+        size = None if n is None else output_size(n, k, s, p0, p1, d, ceil_mode)
+        if size is not None and size <= 0:
+            raise ValueError(f"{owner or 'layer'}: its window of {(k - 1) * d + 1} cells "
+                             f"(kernel {tuple(kernel)}, dilation {tuple(dilation)}) is larger "
+                             f"than the padded input ({n + p0 + p1} cells) on spatial axis "
+                             f"{axis}; input shape {tuple(input_shape)}, padding {padding!r}")
+        out.append(size)
     return (input_shape[0], *out, channels)
 
 

@@ -1,10 +1,17 @@
-"""Convolution layers: Conv1D, Conv2D, DepthwiseConv2D (Keras 3 arguments and weights)."""
+"""Convolution layers: Conv1D, Conv2D, Conv3D, DepthwiseConv2D (Keras 3 arguments and
+weights)."""
 
 from __future__ import annotations
 
 from .. import activations, initializers, ops, regularizers
 from ..ops.kernels.geometry import as_tuple
-from ._args import check_data_format, init_config, reg_config, spatial_output_shape
+from ._args import (
+    check_data_format,
+    check_input_rank,
+    init_config,
+    reg_config,
+    spatial_output_shape,
+)
 from .base import Layer
 
 
@@ -51,7 +58,7 @@ class _Conv(Layer):
                      if self.use_bias else None)
 
     def _conv(self):
-        return ops.conv2d if self.rank == 2 else ops.conv1d
+        return {1: ops.conv1d, 2: ops.conv2d, 3: ops.conv3d}[self.rank]
 
     def call(self, inputs, training=False):
         fused = self.activation is ops.relu  # relu runs inside the conv kernel
@@ -63,7 +70,8 @@ class _Conv(Layer):
 
     def compute_output_shape(self, input_shape):
         return spatial_output_shape(input_shape, self.kernel_size, self.strides, self.padding,
-                                    self.dilation_rate, self.filters, causal_ok=self.rank == 1)
+                                    self.dilation_rate, self.filters, causal_ok=self.rank == 1,
+                                    owner=f"{self.name} ({type(self).__name__})")
 
     def get_config(self):
         return {
@@ -90,6 +98,30 @@ class Conv1D(_Conv):
     """x: (N, L, C) -> (N, OL, filters); kernel (K, C // groups, filters); padding may be causal."""
 
     rank = 1
+
+
+class Conv3D(_Conv):
+    """x: (N, D, H, W, C) -> (N, OD, OH, OW, filters); kernel (KD, KH, KW, C // groups,
+    filters). As in Keras 3, strides > 1 together with dilation_rate > 1 is refused."""
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
+                 data_format=None, dilation_rate=(1, 1, 1), groups=1, activation=None,
+                 use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
+                         activation=activation, use_bias=use_bias, **kwargs)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"Conv3D: strides > 1 together with dilation_rate > 1 is not "
+                             f"supported, got strides={self.strides}, "
+                             f"dilation_rate={self.dilation_rate}")
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"Conv3D: padding must be 'valid' or 'same', got {padding!r}")
+
+    def build(self, input_shape):
+        check_input_rank(self, input_shape, 5, "(N, D, H, W, C)")
+        super().build(input_shape)
 
 
 class DepthwiseConv2D(Layer):

@@ -111,7 +111,7 @@ class DepthwiseConv1D(_DepthwiseBase):
     def compute_output_shape(self, input_shape):
         return spatial_output_shape(input_shape, self.kernel_size, self.strides, self.padding,
                                     self.dilation_rate, input_shape[-1] * self.depth_multiplier,
-                                    causal_ok=True)
+                                    causal_ok=True, owner=f"{self.name} (DepthwiseConv1D)")
 
     def get_config(self):
         return {**super().get_config(), **self._geometry_config(),
@@ -165,7 +165,8 @@ class _SeparableConv(_DepthwiseBase):
 
     def compute_output_shape(self, input_shape):
         return spatial_output_shape(input_shape, self.kernel_size, self.strides, self.padding,
-                                    self.dilation_rate, self.filters, causal_ok=self.rank == 1)
+                                    self.dilation_rate, self.filters, causal_ok=self.rank == 1,
+                                    owner=f"{self.name} ({type(self).__name__})")
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._geometry_config(),

@@ -12,11 +12,21 @@ import math
 import numpy as np
 
 from ..layers.conv import DepthwiseConv2D, _Conv
+from ..layers.conv_separable import DepthwiseConv1D, _SeparableConv
+from ..layers.conv_transpose import _ConvTranspose
 from ..layers.core import Dense
 from ..layers.input_layer import InputLayer
+from ..layers.layer_normalization import LayerNormalization
 from ..layers.normalization import BatchNormalization
 from ..layers.pooling import _GlobalPool, _Pool
-from ..layers.reshaping import Flatten, Reshape
+from ..layers.reshaping import (
+    Flatten,
+    Permute,
+    Reshape,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from ..ops.kernels.geometry import effective_kernel
 
 
@@ -63,8 +73,14 @@ def layer_flops(layer, in_shape, out_shape) -> int:
     if isinstance(layer, _Conv):
         k = math.prod(layer.kernel.shape[:-1])  # KH*KW*Cg
         return 2 * out * k
-    if isinstance(layer, DepthwiseConv2D):
+    if isinstance(layer, DepthwiseConv2D | DepthwiseConv1D):
         return 2 * out * math.prod(layer.kernel_size)
+    if isinstance(layer, _SeparableConv):  # depthwise taps, then a C*M -> F product per cell
+        cm = layer.pointwise_kernel.shape[-2]
+        cells = out // layer.filters  # output positions
+        return 2 * cells * cm * (math.prod(layer.kernel_size) + layer.filters)
+    if isinstance(layer, _ConvTranspose):  # every input cell spreads K*F products
+        return 2 * _elements(in_shape) * math.prod(layer.kernel.shape[:-1])
     if isinstance(layer, Dense):
         return 2 * out * layer.kernel.shape[0]
     if isinstance(layer, _Pool):
@@ -73,8 +89,11 @@ def layer_flops(layer, in_shape, out_shape) -> int:
         return _elements(in_shape)
     if isinstance(layer, BatchNormalization):
         return 2 * out
-    if isinstance(layer, Flatten | Reshape | InputLayer):
-        return 0
+    if isinstance(layer, LayerNormalization):  # mean, variance, normalise, scale, shift
+        return 5 * out
+    if isinstance(layer, Flatten | Reshape | Permute | InputLayer | ZeroPadding1D
+                  | ZeroPadding2D | ZeroPadding3D):
+        return 0  # data movement only
     return out
 
 
@@ -87,17 +106,35 @@ def receptive_fields(model, rows) -> dict:
                 state = [(1, 1)] * (len(in_shape) - 2)
         if state is None:
             continue
-        if isinstance(layer, _Conv | DepthwiseConv2D | _Pool):
+        if isinstance(layer, _Conv | DepthwiseConv2D | DepthwiseConv1D | _SeparableConv
+                      | _Pool):
             ks = layer.kernel_size if not isinstance(layer, _Pool) else layer.pool_size
             dil = getattr(layer, "dilation_rate", (1,) * len(ks))
             state = [(r + (effective_kernel(k, d) - 1) * j, j * s)
                      for (r, j), k, d, s in zip(state, ks, dil, layer.strides)]
+        elif isinstance(layer, _ConvTranspose):
+            # an output cell gathers ceil(k'/s) input cells; output cells are s times denser
+            state = [(r + (math.ceil(effective_kernel(k, d) / s) - 1) * j, j / s)
+                     for (r, j), k, d, s in zip(state, layer.kernel_size, layer.dilation_rate,
+                                                layer.strides)]
         elif isinstance(layer, Flatten | Dense | _GlobalPool):
             state = None
             fields[layer.name] = "all"
             continue
-        fields[layer.name] = "x".join(str(r) for r, _ in state)
+        elif isinstance(layer, Reshape | Permute):  # spatial axes no longer line up
+            state = None
+            continue
+        elif _spatial_rank(in_shape) not in (-1, len(state)):
+            state = None  # the input no longer has the spatial axes the field counts
+            continue
+        fields[layer.name] = "x".join(str(math.ceil(r)) for r, _ in state)
     return fields
+
+
+def _spatial_rank(shape) -> int:
+    if shape is None or isinstance(shape, list):
+        return -1
+    return len(shape) - 2
 
 
 def _fmt_shape(shape) -> str:
