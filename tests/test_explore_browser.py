@@ -235,3 +235,89 @@ def test_functional_models_with_branches(browser, tmp_path, name):
                        {"Concatenate", "MaxPooling2D", "GlobalAveragePooling2D"})
     p.shot(tmp_path / f"{name}.png")
     p.check_clean()
+
+
+def test_hover_previews_click_pins_escape_releases(browser, mnist_page):
+    path, nodes = mnist_page
+    p = Page(browser, path)
+    canvas = p.page.locator('canvas[data-node="1"][data-ch="2"]')
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    at = lambda i, j: (box["x"] + (j + 0.5) * box["width"] / 28,  # noqa: E731
+                       box["y"] + (i + 0.5) * box["height"] / 28)
+    p.page.mouse.move(*at(4, 5))
+    assert "out[4,5,2]" in p.panel()
+    p.page.mouse.click(*at(9, 9))
+    p.page.mouse.move(*at(20, 21))
+    assert "out[9,9,2]" in p.panel()  # pinned: hovering elsewhere keeps the clicked cell
+    p.page.keyboard.press("Escape")
+    p.page.mouse.move(*at(20, 22))
+    assert "out[20,22,2]" in p.panel()
+    assert p.number("model-value") == float(nodes[1].out[0, 20, 22, 2])
+    p.check_clean()
+
+
+def test_more_layer_kinds_and_a_layer_it_cannot_explain(browser, tmp_path):
+    """Depthwise (grouped) conv, same-padded average pooling, BN, tanh, global max pooling,
+    Conv1D with causal padding; ZeroPadding2D is drawn with a note, not explained."""
+    L = sn.layers
+    sn.utils.set_random_seed(8)
+    model = sn.models.Sequential([
+        L.Input((9, 9, 2)), L.ZeroPadding2D(1), L.Conv2D(3, 3, strides=2, activation="elu"),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+        L.AveragePooling2D(2, padding="same"), L.BatchNormalization(), L.Activation("tanh"),
+        L.GlobalMaxPooling2D(), L.Dense(4, activation="sigmoid")])
+    model.layers[4].moving_mean.assign(np.linspace(-1, 1, 6).astype(np.float32))
+    x = np.random.default_rng(8).normal(size=(2, 9, 9, 2)).astype(np.float32)
+    path = tmp_path / "kinds.html"
+    explore(model, x).save(path)
+    nodes = run_nodes(model, model_nodes(model), x)
+    p = Page(browser, path)
+    assert "ZeroPadding2D layers are drawn but not explained" in p.page.inner_text("body")
+    for k in range(2, 8):
+        out = nodes[k].out[0]
+        if out.ndim == 1:
+            p.page.locator(f'.unit[data-node="{k}"]').nth(3).click()
+            want = out[3]
+        else:
+            h, w, c = out.shape
+            p.click_cell(k, c - 1, h - 1, w - 1, h, w)  # a corner: padding in the window
+            want = out[h - 1, w - 1, c - 1]
+        assert p.number("model-value") == float(want), nodes[k].name
+        assert p.number("js-out") == pytest.approx(float(want), rel=1e-5, abs=1e-6), \
+            nodes[k].name
+    p.page.locator('.unit[data-node="8"]').nth(2).click()  # dense + sigmoid
+    assert p.number("js-out") == pytest.approx(float(nodes[8].out[0, 2]), rel=1e-5)
+    p.click_cell(1, 0, 0, 0, 11, 11)  # the opaque layer: its value and a note, no error
+    assert p.number("model-value") == 0.0 and "not explained" in p.panel()
+    p.check_clean()
+
+    model = sn.models.Sequential([L.Input((16, 2)), L.Conv1D(3, 4, padding="causal",
+                                                             dilation_rate=2),
+                                  L.MaxPooling1D(3, padding="same"), L.Flatten(), L.Dense(2)])
+    x = np.random.default_rng(9).normal(size=(1, 16, 2)).astype(np.float32)
+    explore(model, x).save(tmp_path / "conv1d.html")
+    nodes = run_nodes(model, model_nodes(model), x)
+    p = Page(browser, tmp_path / "conv1d.html")
+    for k, w in [(1, 16), (2, 6)]:
+        p.click_cell(k, 2, 0, 1, 1, w)
+        assert p.number("model-value") == float(nodes[k].out[0, 1, 2])
+        assert p.number("js-out") == pytest.approx(p.number("model-value"), rel=1e-5,
+                                                   abs=1e-6)
+    p.check_clean()
+
+
+def test_jupyter_iframe_runs_the_page(browser, tmp_path):
+    page = explore(sn.zoo.lenet5(), np.zeros((1, 28, 28, 1), np.float32))
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{page._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    p = Page.__new__(Page)
+    p.page = browser.new_page()
+    errors = []
+    p.page.on("pageerror", lambda e: errors.append(str(e)))
+    p.page.goto(host.as_uri())
+    frame = p.page.frame_locator("iframe")
+    frame.locator("body[data-ready='1']").wait_for(timeout=60_000)
+    assert frame.locator('canvas[data-node="1"]').count() == 6
+    assert errors == []
