@@ -50,7 +50,8 @@ def test_atomic_path_gives_a_temp_name_with_the_same_extension(tmp_path):
 def test_a_name_of_the_longest_allowed_length_can_be_written(tmp_path):
     # the temp name beside it must not be longer than the file system allows
     limit = os.pathconf(tmp_path, "PC_NAME_MAX")
-    for name in ("m" * (limit - 12) + ".safetensors", "x" * limit, "y" * 252 + ".sn"):
+    for name in ("m" * (limit - 12) + ".safetensors", "x" * limit, "y" * 252 + ".sn",
+                 "é" * ((limit - 12) // 2) + ".safetensors"):  # the limit is in bytes
         name = name[:limit]
         with atomic_writer(tmp_path / name) as f:
             f.write(b"data")
@@ -59,7 +60,7 @@ def test_a_name_of_the_longest_allowed_length_can_be_written(tmp_path):
             with open(tmp, "wb") as f:
                 f.write(b"again")
         assert (tmp_path / name).read_bytes() == b"again"
-    assert len(os.listdir(tmp_path)) == 3  # no temp file left
+    assert len(os.listdir(tmp_path)) == 4  # no temp file left
 
 
 def test_temp_names_are_short_and_unique(tmp_path):
@@ -119,3 +120,10 @@ def test_a_live_writers_temp_file_is_never_removed(tmp_path):
     assert proc.wait(timeout=60) == 0
     assert target.read_bytes().endswith(b"done")  # the first writer finished, last
     assert os.listdir(tmp_path) == ["model.safetensors"]
+
+
+def test_a_missing_directory_is_named_in_the_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such directory .*nodir"):
+        with atomic_writer(tmp_path / "nodir" / "m.sn") as f:
+            f.write(b"x")
+    assert os.listdir(tmp_path) == []

@@ -50,7 +50,7 @@ def _temp_parts(folder: str, name: str) -> tuple[str, str]:
     tag, ext = os.path.splitext(name)
     if not ext or len(ext) > _MAX_EXT:
         tag, ext = name, ".tmp"
-    room = _name_max(folder) - len(ext) - 2 - 7 - 1 - 6  # ".", "~", pid, "-", hex
+    room = _name_max(folder) - len(ext.encode()) - 2 - 7 - 1 - 6  # ".", "~", pid, "-", hex
     if len(tag.encode()) > room:  # the start of the name and a hash of all of it
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         tag = tag.encode()[:max(room - 9, 1)].decode(errors="ignore") + "-" + digest
@@ -104,6 +104,8 @@ def atomic_path(path):
     file name; on success it replaces ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: no such directory {folder}")
     prefix, ext = _temp_parts(folder, os.path.basename(path))
     _remove_stale(folder, prefix, ext)
     tmp = _create_temp(folder, prefix, ext)
