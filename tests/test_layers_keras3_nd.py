@@ -114,6 +114,23 @@ def test_pooling3d_layers_match_torch(torch, kind):
                                else x.mean(axis=(1, 2, 3)), rtol=1e-12)
 
 
+def test_upsampling_layers(torch):
+    np.testing.assert_array_equal(L.UpSampling1D()(np.array([[[0.0], [1.0], [2.0]]]))
+                                  .numpy().ravel(), [0, 0, 1, 1, 2, 2])
+    x = _x((2, 3, 4, 5, 2))
+    np.testing.assert_array_equal(L.UpSampling3D((2, 1, 3))(x).numpy(),
+                                  x.repeat(2, 1).repeat(3, 3))
+    img = _x((2, 4, 5, 3))
+    ours = L.UpSampling2D((2, 3), interpolation="bilinear")(img).numpy()
+    t = torch.nn.functional.interpolate(torch.tensor(img.transpose(0, 3, 1, 2).copy()),
+                                        scale_factor=(2, 3), mode="bilinear",
+                                        align_corners=False)
+    np.testing.assert_allclose(ours, t.numpy().transpose(0, 2, 3, 1), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        L.UpSampling2D(interpolation="bicubic")
+    assert L.UpSampling2D().get_config()["size"] == [2, 2]
+
+
 CASES = [  # (factory, input shape without the batch, parameter count)
     (lambda: L.Conv3D(4, 3, padding="same", activation="relu"), (4, 5, 6, 2), 27 * 2 * 4 + 4),
     (lambda: L.Conv1DTranspose(3, 4, strides=2), (6, 2), 4 * 3 * 2 + 3),
@@ -124,6 +141,9 @@ CASES = [  # (factory, input shape without the batch, parameter count)
     (lambda: L.AveragePooling3D(2, padding="same"), (3, 5, 4, 2), 0),
     (lambda: L.GlobalAveragePooling3D(keepdims=True), (3, 5, 4, 2), 0),
     (lambda: L.GlobalMaxPooling3D(), (3, 5, 4, 2), 0),
+    (lambda: L.UpSampling1D(3), (4, 2), 0),
+    (lambda: L.UpSampling2D((2, 3), interpolation="bilinear"), (3, 4, 2), 0),
+    (lambda: L.UpSampling3D((1, 2, 2)), (2, 3, 4, 2), 0),
 ]
 
 

@@ -45,6 +45,7 @@ from .preprocessing_numeric import Normalization, Rescaling
 from .regularization import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from .reshaping import Flatten, Permute, Reshape, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 from .symbolic import SymbolicTensor
+from .upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from .variable import Variable
 
 # Keras aliases
@@ -83,5 +84,6 @@ __all__ = [
     "RandomFlip", "RandomGrayscale", "RandomHue", "RandomRotation", "RandomSaturation",
     "RandomTranslation", "RandomZoom", "ReLU", "Rescaling", "Reshape", "SeparableConv1D",
     "SeparableConv2D", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-    "SymbolicTensor", "Variable", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    "SymbolicTensor", "UpSampling1D", "UpSampling2D", "UpSampling3D", "Variable", "ZeroPadding1D",
+    "ZeroPadding2D", "ZeroPadding3D",
 ]

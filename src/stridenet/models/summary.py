@@ -27,6 +27,7 @@ from ..layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from ..layers.upsampling import UpSampling2D, _UpSampling
 from ..ops.kernels.geometry import effective_kernel
 
 
@@ -91,6 +92,8 @@ def layer_flops(layer, in_shape, out_shape) -> int:
         return 2 * out
     if isinstance(layer, LayerNormalization):  # mean, variance, normalise, scale, shift
         return 5 * out
+    if isinstance(layer, _UpSampling):  # nearest copies; bilinear blends 4 cells
+        return 7 * out if getattr(layer, "interpolation", "") == "bilinear" else 0
     if isinstance(layer, Flatten | Reshape | Permute | InputLayer | ZeroPadding1D
                   | ZeroPadding2D | ZeroPadding3D):
         return 0  # data movement only
@@ -117,6 +120,11 @@ def receptive_fields(model, rows) -> dict:
             state = [(r + (math.ceil(effective_kernel(k, d) / s) - 1) * j, j / s)
                      for (r, j), k, d, s in zip(state, layer.kernel_size, layer.dilation_rate,
                                                 layer.strides)]
+        elif isinstance(layer, _UpSampling):
+            # output cells are s times denser; bilinear also mixes two neighbouring cells
+            grow = 1 if isinstance(layer, UpSampling2D) and layer.interpolation == "bilinear" \
+                else 0
+            state = [(r + grow * j, j / s) for (r, j), s in zip(state, layer.size)]
         elif isinstance(layer, Flatten | Dense | _GlobalPool):
             state = None
             fields[layer.name] = "all"
