@@ -279,3 +279,51 @@ def test_upsampling_matches_torch(torch, rank, n, size, c, factor, bilinear, see
     record(f"upsample{rank}d {'bilinear' if bilinear else 'nearest'}", *pairs)
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 2), h=st.integers(1, 7), w=st.integers(1, 7), c=st.integers(1, 3),
+       sh=st.integers(1, 5), sw=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_bilinear_upsampling_matches_torch(torch, n, h, w, c, sh, sw, seed):
+    x = np.random.default_rng(seed).standard_normal((n, h, w, c))
+    tx_ours = sn.Tensor(x, requires_grad=True)
+    y = sn.ops.upsample2d(tx_ours, (sh, sw), "bilinear")
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, size=(h * sh, w * sw), mode="bilinear",
+                                         align_corners=False)
+    ty.backward(torch.tensor(to_first(dy)))
+    pairs = [(y.numpy(), to_last(ty.detach().numpy())), (tx_ours.grad, to_last(tx.grad.numpy()))]
+    record("upsample2d bilinear", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(rank=st.integers(1, 3), n=st.integers(1, 2), size=st.tuples(*[st.integers(1, 6)] * 3),
+       c=st.integers(1, 3), amounts=st.tuples(*[st.tuples(st.integers(0, 3),
+                                                           st.integers(0, 3))] * 3),
+       pad=st.booleans(), seed=st.integers(0, 2**16))
+def test_cropping_and_pad3d_match_torch(torch, rank, n, size, c, amounts, pad, seed):
+    """Cropping against F.pad with negative amounts; pad3d against F.pad with positive ones."""
+    pad = pad and rank == 3
+    size, amounts = size[:rank], amounts[:rank]
+    if not pad:
+        assume(all(a + b < m for m, (a, b) in zip(size, amounts)))
+    x = np.random.default_rng(seed).standard_normal((n, *size, c))
+    tx_ours = sn.Tensor(x, requires_grad=True)
+    if pad:
+        y = sn.ops.pad3d(tx_ours, amounts)
+    else:
+        y = {1: sn.ops.crop1d, 2: sn.ops.crop2d, 3: sn.ops.crop3d}[rank](tx_ours, amounts)
+    dy = np.random.default_rng(7).standard_normal(y.shape)
+    y.backward(dy)
+    tx = torch.tensor(to_first(x), requires_grad=True)
+    sign = 1 if pad else -1
+    ty = torch.nn.functional.pad(tx, tuple(sign * v for v in torch_pad_arg(amounts)))
+    ty.backward(torch.tensor(to_first(dy)))
+    pairs = [(y.numpy(), to_last(ty.detach().numpy())), (tx_ours.grad, to_last(tx.grad.numpy()))]
+    record("pad3d" if pad else f"crop{rank}d", *pairs)
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours, theirs)
