@@ -131,6 +131,23 @@ def test_upsampling_layers(torch):
     assert L.UpSampling2D().get_config()["size"] == [2, 2]
 
 
+def test_cropping_layers():
+    x = _x((2, 6, 7, 5, 3))
+    np.testing.assert_array_equal(L.Cropping3D(((1, 2), (0, 3), (2, 1)))(x).numpy(),
+                                  x[:, 1:4, 0:4, 2:4])
+    img = _x((2, 6, 7, 3))
+    np.testing.assert_array_equal(L.Cropping2D((1, 2))(img).numpy(), img[:, 1:5, 2:5])
+    np.testing.assert_array_equal(L.Cropping1D()(img[:, 0]).numpy(), img[:, 0, 1:6])
+    t = sn.Tensor(img, requires_grad=True)
+    L.Cropping2D(((1, 0), (0, 2)))(t).backward(np.ones((2, 5, 5, 3)))
+    assert t.grad.sum() == 2 * 5 * 5 * 3 and t.grad[:, 0].sum() == 0
+    with pytest.raises(ValueError, match=r"Cropping1D\).*leaves nothing.*\(2, 5, 3\)"):
+        L.Cropping1D(3)(img[:, :5, 0])
+    with pytest.raises(ValueError, match="cropping must be"):
+        L.Cropping2D((-1, 2))
+    assert L.Cropping1D(2).get_config()["cropping"] == [2, 2]
+
+
 CASES = [  # (factory, input shape without the batch, parameter count)
     (lambda: L.Conv3D(4, 3, padding="same", activation="relu"), (4, 5, 6, 2), 27 * 2 * 4 + 4),
     (lambda: L.Conv1DTranspose(3, 4, strides=2), (6, 2), 4 * 3 * 2 + 3),
@@ -144,6 +161,9 @@ CASES = [  # (factory, input shape without the batch, parameter count)
     (lambda: L.UpSampling1D(3), (4, 2), 0),
     (lambda: L.UpSampling2D((2, 3), interpolation="bilinear"), (3, 4, 2), 0),
     (lambda: L.UpSampling3D((1, 2, 2)), (2, 3, 4, 2), 0),
+    (lambda: L.Cropping1D((2, 1)), (6, 2), 0),
+    (lambda: L.Cropping2D(((1, 0), (2, 1))), (4, 5, 2), 0),
+    (lambda: L.Cropping3D(1), (3, 4, 5, 2), 0),
 ]
 
 

@@ -6,6 +6,7 @@ from .conv import Conv1D, Conv2D, Conv3D, DepthwiseConv2D
 from .conv_separable import DepthwiseConv1D, SeparableConv1D, SeparableConv2D
 from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from .core import Activation, Dense, Dropout, ReLU
+from .cropping import Cropping1D, Cropping2D, Cropping3D
 from .input_layer import Input, InputLayer
 from .layer_normalization import LayerNormalization
 from .merge import Add, Concatenate
@@ -73,12 +74,12 @@ __all__ = [
     "AvgPool2D", "AvgPool3D", "BatchNormalization", "Concatenate", "Conv1D", "Conv1DTranspose",
     "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Convolution1D",
     "Convolution1DTranspose", "Convolution2D", "Convolution2DTranspose", "Convolution3D",
-    "Convolution3DTranspose", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Dropout", "ELU",
-    "Flatten", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
-    "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GrayscaleToRGB", "HSVToRGB", "Input",
-    "InputLayer", "Layer", "LayerNormalization", "LeakyReLU", "MaxPool1D", "MaxPool2D",
+    "Convolution3DTranspose", "Cropping1D", "Cropping2D", "Cropping3D", "Dense", "DepthwiseConv1D",
+    "DepthwiseConv2D", "Dropout", "ELU", "Flatten", "GaussianNoise", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GrayscaleToRGB", "HSVToRGB",
+    "Input", "InputLayer", "Layer", "LayerNormalization", "LeakyReLU", "MaxPool1D", "MaxPool2D",
     "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Normalization", "PReLU",
     "Permute", "RGBToGrayscale", "RGBToHSV", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomGrayscale", "RandomHue", "RandomRotation", "RandomSaturation",

@@ -15,6 +15,7 @@ from ..layers.conv import DepthwiseConv2D, _Conv
 from ..layers.conv_separable import DepthwiseConv1D, _SeparableConv
 from ..layers.conv_transpose import _ConvTranspose
 from ..layers.core import Dense
+from ..layers.cropping import _Cropping
 from ..layers.input_layer import InputLayer
 from ..layers.layer_normalization import LayerNormalization
 from ..layers.normalization import BatchNormalization
@@ -95,7 +96,7 @@ def layer_flops(layer, in_shape, out_shape) -> int:
     if isinstance(layer, _UpSampling):  # nearest copies; bilinear blends 4 cells
         return 7 * out if getattr(layer, "interpolation", "") == "bilinear" else 0
     if isinstance(layer, Flatten | Reshape | Permute | InputLayer | ZeroPadding1D
-                  | ZeroPadding2D | ZeroPadding3D):
+                  | ZeroPadding2D | ZeroPadding3D | _Cropping):
         return 0  # data movement only
     return out
 
