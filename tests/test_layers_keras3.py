@@ -316,3 +316,18 @@ def test_bad_shapes_when_called_are_clear():
         n.adapt(np.zeros((5, 4)))
     with pytest.raises(ValueError, match=r"Softmax\).*out of range"):
         L.Softmax(axis=3)(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: L.Dense(3), (None, 4)), (lambda: L.Conv2D(2, 3), (None, 5, 5, 1)),
+    (lambda: L.LayerNormalization(), (None, 4)), (lambda: L.PReLU(), (None, 4)),
+    (lambda: L.BatchNormalization(), (None, 4)),
+])
+def test_explicit_build_marks_the_layer_built(make, shape):
+    # Keras: layer.build(shape) makes the weights once; a later call must not make new ones
+    layer = make()
+    layer.build(shape)
+    assert layer.built
+    before = [id(w) for w in layer.weights]
+    layer(np.ones((2, *shape[1:]), np.float32))
+    assert [id(w) for w in layer.weights] == before

@@ -8,6 +8,7 @@ layer on a ``SymbolicTensor`` records a functional-graph node instead of computi
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections import defaultdict
@@ -74,6 +75,22 @@ class Layer:
             (batch_size, *tuple(input_shape)) if input_shape is not None else None
         )
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
+
+    def __init_subclass__(cls, **kwargs):
+        # As in Keras, a layer is built once its build() returns, also when user code calls
+        # layer.build(shape) itself: otherwise the first call would build (and make the
+        # weights) a second time.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def marking_build(self, *args, **kw):
+                result = build(self, *args, **kw)
+                self.built = True
+                return result
+
+            marking_build._marks_built = True
+            cls.build = marking_build
 
     # -- tracking of nested layers -------------------------------------------
     def __setattr__(self, key, value):
