@@ -5,7 +5,9 @@ numbers filled in, every window position, every output cell's terms and sum, and
 the im2col matrix -- whose ``output`` equals the matching ``stridenet.ops`` result.
 ``print(trace)`` gives the text form, ``trace.to_markdown()`` / ``trace.to_html()``
 tables, Jupyter shows the HTML, and ``trace.figure()`` / ``trace.save_gif(path)``
-draw the sliding window (matplotlib, imported only then).
+draw the sliding window (matplotlib, imported only then). ``explore(model, x)`` puts
+a whole trained network on one self-contained HTML page: every feature map for a few
+images, each cell explained on hover (``stridenet explore MODEL_FILE`` writes it too).
 
 >>> from stridenet import explain
 >>> t = explain.conv2d([[3, 5, 0], [1, 2, 7], [4, 5, 3]], [[-1, 0, 1]] * 3, padding=1, strides=2)

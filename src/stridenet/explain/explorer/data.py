@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from .graph import model_nodes, run_nodes
+from .graph import Node, model_nodes, run_nodes
 from .specs import layer_spec
 
 
@@ -34,9 +34,20 @@ class Blob:
         self.size += a.size
         return ref
 
-    def encoded(self) -> str:
+    def estimate(self) -> float:
+        """The base64 size of ``encoded()``, guessed from 64 KB blocks spread over the
+        buffer (compressing everything just to learn the size is slow)."""
+        raw = np.concatenate(self.parts).view(np.uint8) if self.parts else np.zeros(0, np.uint8)
+        block = 1 << 16
+        if raw.size <= 32 * block:
+            return len(self.encoded(1))
+        starts = np.linspace(0, raw.size - block, 32).astype(int)
+        sample = b"".join(raw[s:s + block].tobytes() for s in starts)
+        return raw.size * len(zlib.compress(sample, 1)) / len(sample) * 4 / 3
+
+    def encoded(self, level: int = 6) -> str:
         raw = np.concatenate(self.parts).tobytes() if self.parts else b""
-        return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+        return base64.b64encode(zlib.compress(raw, level)).decode("ascii")
 
 
 def _view(node, max_values: int):
@@ -78,24 +89,29 @@ def build(model, x: np.ndarray, labels=None, class_names=None, max_values: int =
     """-> (meta dict, base64 blob, notes). x: (N, ...) the images, already checked."""
     notes = []
     n = len(x)
+    ran = run_nodes(model, model_nodes(model), x)  # once; a smaller batch is a slice of it
     while True:
-        meta, blob, node_notes = _build(model, x[:n], labels, class_names, max_values)
-        data = blob.encoded()
-        if len(data) <= max_bytes or n == 1:
-            break
-        keep = max(1, min(n - 1, int(n * max_bytes / len(data))))
-        notes.append(f"{n} images made {len(data) / 1e6:.1f} MB of numbers, more than "
+        nodes = [Node(d.index, d.name, d.layer, d.parents, d.out[:n]) for d in ran]
+        meta, blob, node_notes = _build(model, nodes, labels, class_names, max_values)
+        size = blob.estimate() if n > 1 else 0
+        if size <= 1.15 * max_bytes:  # not surely too big: encode it and see
+            data = blob.encoded()
+            size = len(data)
+            if size <= max_bytes or n == 1:
+                break
+        keep = max(1, min(n - 1, int(n * max_bytes * 0.95 / size)))
+        notes.append(f"{n} images make about {size / 1e6:.1f} MB of numbers, more than "
                      f"max_bytes={max_bytes:,}: {keep} image(s) embedded")
         n = keep
-    if len(data) > max_bytes:
-        notes.append(f"one image makes {len(data) / 1e6:.1f} MB of numbers (max_bytes="
+    if size > max_bytes:
+        notes.append(f"one image makes {size / 1e6:.1f} MB of numbers (max_bytes="
                      f"{max_bytes:,})")
     meta["notes"] = notes + node_notes
     return meta, data, meta["notes"]
 
 
-def _build(model, x, labels, class_names, max_values):
-    nodes = run_nodes(model, model_nodes(model), x)
+def _build(model, nodes, labels, class_names, max_values):
+    x = nodes[0].out
     blob = Blob()
     entries, complete = [], []
     for node in nodes:
