@@ -162,13 +162,7 @@ class ZeroPadding3D(Layer):
         check_input_rank(self, input_shape, 5, "(N, D, H, W, C)")
 
     def call(self, inputs, training=False):
-        # Two 2D paddings: (D, H) with W and C folded together, then W on (N*D', H', W, C).
-        n, d, h, w, c = inputs.shape
-        (d0, d1), (h0, h1), (w0, w1) = self.padding
-        y = ops.pad2d(M.reshape(inputs, (n, d, h, w * c)), ((d0, d1), (h0, h1)))  # (N, D', H', W*C)
-        dd, hh = d + d0 + d1, h + h0 + h1
-        y = ops.pad2d(M.reshape(y, (n * dd, hh, w, c)), ((0, 0), (w0, w1)))  # (N*D', H', W', C)
-        return M.reshape(y, (n, dd, hh, w + w0 + w1, c))  # (N, D', H', W', C)
+        return ops.pad3d(inputs, self.padding)
 
     def compute_output_shape(self, input_shape):
         n, *sizes, c = input_shape
