@@ -41,6 +41,13 @@ def test_activation_layers_match_torch(torch, layer, fn):
     np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_leaky_relu_accepts_keras2_alpha_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="negative_slope"):
+        layer = L.LeakyReLU(alpha=0.2)
+    assert layer.negative_slope == 0.2 and layer.get_config()["negative_slope"] == 0.2
+    np.testing.assert_allclose(layer(np.array([-1.0, 2.0])).numpy(), [-0.2, 2.0])
+
+
 def test_softmax_over_several_axes_matches_torch(torch):
     x = _x((2, 3, 4, 5))
     y = L.Softmax(axis=[1, 3])(x).numpy()

@@ -6,6 +6,7 @@ Each keeps its input's shape: x: (N, ...) -> (N, ...).
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from .. import initializers, ops, regularizers
 from ..autograd import math_ops as M
@@ -25,6 +26,10 @@ class LeakyReLU(Layer):
     """x for x > 0, negative_slope * x otherwise (Keras 3 default slope 0.3)."""
 
     def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:  # Keras 2's name, still accepted by Keras 3 with a warning
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn("LeakyReLU: the argument `alpha` is deprecated, use "
+                          "`negative_slope`", DeprecationWarning, stacklevel=2)
         super().__init__(**kwargs)
         self.negative_slope = _real(negative_slope, "negative_slope", "LeakyReLU", lo=0)
 
