@@ -6,6 +6,7 @@ from . import (
     config,
     data,
     datasets,
+    distribute,
     initializers,
     layers,
     losses,
@@ -25,8 +26,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "activations", "callbacks", "config", "data",
-    "datasets", "enable_grad", "explain", "initializers", "is_grad_enabled", "layers", "losses",
-    "metrics", "models", "no_grad", "ops", "optimizers", "regularizers", "utils", "viz", "zoo",
+    "datasets", "distribute", "enable_grad", "explain", "initializers", "is_grad_enabled",
+    "layers", "losses", "metrics", "models", "no_grad", "ops", "optimizers", "regularizers",
+    "utils", "viz", "zoo",
 ]
 
 

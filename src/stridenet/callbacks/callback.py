@@ -24,6 +24,10 @@ _EVENTS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
 class Callback:
     """Base class: every hook does nothing; override the ones you need."""
 
+    # True for callbacks that write files or logs: in a multi-rank (MPI) fit only rank 0
+    # runs them, so N ranks never write the same file at once
+    writes_files = False
+
     def __init__(self):
         self.model = None
         self.params = {}

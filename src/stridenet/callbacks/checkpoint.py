@@ -26,6 +26,8 @@ class ModelCheckpoint(Callback):
     reused for a second ``fit`` never overwrites the best file with a worse model.
     """
 
+    writes_files = True  # in a multi-rank fit, only rank 0 runs it
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):

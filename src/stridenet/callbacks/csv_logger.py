@@ -18,6 +18,8 @@ class CSVLogger(Callback):
     afresh -- a new header, or the existing one's columns when appending.
     """
 
+    writes_files = True  # in a multi-rank fit, only rank 0 runs it
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), str(separator), bool(append)

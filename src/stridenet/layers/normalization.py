@@ -1,8 +1,12 @@
-"""BatchNormalization with Keras 3 defaults (momentum 0.99, epsilon 1e-3)."""
+"""BatchNormalization with Keras 3 defaults (momentum 0.99, epsilon 1e-3).
+
+``synchronized=True`` (Keras 3's argument) pools the batch statistics over the ranks of a
+data-parallel (MPI) fit; in one process it is ordinary batch normalisation."""
 
 from __future__ import annotations
 
 from .. import initializers, ops, regularizers
+from ..distribute.world import step_reducer
 from ._args import init_config, reg_config
 from .base import Layer
 
@@ -14,7 +18,8 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+                 beta_regularizer=None, gamma_regularizer=None, synchronized=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
@@ -22,6 +27,10 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization: epsilon must be > 0, got {epsilon}")
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = center, scale
+        if not isinstance(synchronized, bool):
+            raise TypeError(f"BatchNormalization: synchronized must be True or False, got "
+                            f"{synchronized!r}")
+        self.synchronized = synchronized
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
@@ -44,13 +53,16 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=False):
         # A frozen layer (trainable=False) runs in inference mode, as in Keras.
+        training = bool(training and self.trainable)
         return ops.batch_norm(inputs, self.gamma, self.beta, self.moving_mean,
-                              self.moving_variance, training=training and self.trainable,
-                              momentum=self.momentum, epsilon=self.epsilon, axis=self.axis)
+                              self.moving_variance, training=training,
+                              momentum=self.momentum, epsilon=self.epsilon, axis=self.axis,
+                              reducer=step_reducer() if training and self.synchronized else None)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "synchronized": self.synchronized,
                 "beta_initializer": init_config(self.beta_initializer),
                 "gamma_initializer": init_config(self.gamma_initializer),
                 "moving_mean_initializer": init_config(self.moving_mean_initializer),

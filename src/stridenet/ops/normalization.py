@@ -28,8 +28,8 @@ class BatchNormTrainFunction(Function):
     """Normalise with batch statistics; ``moving`` (mean, var arrays) are updated in place."""
 
     @staticmethod
-    def forward(ctx, x, gamma, beta, axis, epsilon, momentum, moving):
-        y, cache = batchnorm_train_forward(x, gamma, beta, axis, epsilon)
+    def forward(ctx, x, gamma, beta, axis, epsilon, momentum, moving, reducer=None):
+        y, cache = batchnorm_train_forward(x, gamma, beta, axis, epsilon, reducer)
         for target, stat in zip(moving, (cache["mean"], cache["var"])):
             target[...] = target * momentum + stat * (1.0 - momentum)
         ctx.cache = cache
@@ -71,7 +71,7 @@ def _statistic(value, name: str, channels: int, training: bool, op: str) -> np.n
 
 
 def batch_norm(x, gamma, beta, moving_mean, moving_variance, training=False, momentum=0.99,
-               epsilon=1e-3, axis=-1):
+               epsilon=1e-3, axis=-1, reducer=None):
     """Batch normalisation over every axis except ``axis`` (the channels).
 
     x: (..., C, ...) with C = x.shape[axis]; gamma, beta: (C,) or None (scale / centre off);
@@ -81,6 +81,9 @@ def batch_norm(x, gamma, beta, moving_mean, moving_variance, training=False, mom
     mean and biased variance, and the moving statistics are updated in place
     (``moving * momentum + batch * (1 - momentum)``). ``training=False``: the moving
     statistics are used instead.
+
+    ``reducer`` (training only): pools the batch statistics of data-parallel ranks
+    (``stridenet.distribute``); synchronised batch normalisation passes it.
     """
     op = "batch_norm"
     x = float_input(x, "x", op)
@@ -105,6 +108,7 @@ def batch_norm(x, gamma, beta, moving_mean, moving_variance, training=False, mom
             raise ValueError(f"{op}: training needs a non-empty batch, x has shape "
                              f"{tuple(x.shape)}")
         return BatchNormTrainFunction.apply(x, gamma, beta, axis=axis, epsilon=epsilon,
-                                            momentum=momentum, moving=(mean, var))
+                                            momentum=momentum, moving=(mean, var),
+                                            reducer=reducer)
     return BatchNormInferenceFunction.apply(x, gamma, beta, mean, var, axis=axis,
                                             epsilon=epsilon)

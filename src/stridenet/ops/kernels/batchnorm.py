@@ -12,6 +12,14 @@ Backward of the training form (mean and var depend on x):
 
 The inference form uses fixed statistics, so dx = gamma / sigma * dy.
 
+Synchronised over data-parallel ranks (``reducer``), the sums run over every rank's rows:
+the forward pass pools sum(x) and the count, then sum((x - mean)^2); the backward pass
+pools w * sum(dy) and w * sum(dy * xhat), where w = n_r / B is the weight of this rank's
+share in the global loss. Each rank's dx is then the gradient of the global loss divided
+by w (the data-parallel step multiplies every rank's gradients by w before summing them):
+
+    dx = gamma / sigma * (dy - S_dy / (w M_all) - xhat * S_dyxhat / (w M_all))
+
 The data is seen as rows (M, C) -- a free reshape when the channels are the last axis --
 and every pass runs over chunks of rows that stay in cache, on all cores. Per-channel
 sums are BLAS row sums (``ones @ chunk``) added over chunks in float64. xhat is never
@@ -75,16 +83,22 @@ def _normalised(x2, mean, inv_sigma, r0, r1, tag="xhat"):
     return out
 
 
-def batchnorm_train_forward(x, gamma, beta, axis, eps):
+def batchnorm_train_forward(x, gamma, beta, axis, eps, reducer=None):
     """x: (..., C, ...) with C on ``axis``; gamma, beta: (C,) or None -> (y, cache).
 
     The cache carries the batch ``mean`` and biased ``var`` (C,) for the moving averages.
+    ``reducer`` (``sum(list of arrays) -> list``, and ``weight``) pools the statistics
+    over data-parallel ranks.
     """
     dt = x.dtype
     x2 = _rows(x, axis)  # (M, C)
     m, c = x2.shape
     (s1,) = _channel_sums(m, c, dt, lambda w, r0, r1: (x2[r0:r1],))
-    mean = (s1 / m).astype(dt)  # (C,)
+    count = m
+    if reducer is not None:
+        s1, total = reducer.sum([s1, np.array([m], np.float64)])
+        count = float(total[0])
+    mean = (s1 / count).astype(dt)  # (C,)
 
     def squares(worker, r0, r1):
         d = parallel.scratch("bn_sq", (r1 - r0, c), dt)
@@ -93,7 +107,9 @@ def batchnorm_train_forward(x, gamma, beta, axis, eps):
         return (d,)
 
     (s2,) = _channel_sums(m, c, dt, squares)
-    var = (s2 / m).astype(dt)  # (C,)
+    if reducer is not None:
+        (s2,) = reducer.sum([s2])
+    var = (s2 / count).astype(dt)  # (C,)
     inv_sigma = (1 / np.sqrt(var + dt.type(eps))).astype(dt)  # (C,)
     scale = inv_sigma if gamma is None else (inv_sigma * gamma).astype(dt)
     y2 = np.empty((m, c), dt)
@@ -107,7 +123,8 @@ def batchnorm_train_forward(x, gamma, beta, axis, eps):
 
     parallel.run_chunks(normalise, m, _row_step(m, c, dt.itemsize))
     cache = {"x2": x2, "mean": mean, "var": var, "inv_sigma": inv_sigma, "gamma": gamma,
-             "count": m, "has_beta": beta is not None, "shape": x.shape, "axis": axis}
+             "count": count, "has_beta": beta is not None, "shape": x.shape, "axis": axis,
+             "reducer": reducer}
     return _unrows(y2, x.shape, axis), cache
 
 
@@ -124,11 +141,16 @@ def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
         return dy2[r0:r1], xhat
 
     s_dy, s_dyxhat = _channel_sums(m, c, dt, parts)
-    dbeta, dgamma = s_dy.astype(dt), s_dyxhat.astype(dt)
+    dbeta, dgamma = s_dy.astype(dt), s_dyxhat.astype(dt)  # this rank's: the step sums them
     dx = None
+    reducer, count = cache.get("reducer"), cache["count"]
+    if reducer is not None:  # every rank's part of the global loss, per this rank's weight
+        w = reducer.weight
+        pooled = reducer.sum([s_dy * w, s_dyxhat * w])
+        s_dy, s_dyxhat = pooled[0] / w, pooled[1] / w
     if needs[0]:
         scale = inv_sigma if gamma is None else (gamma * inv_sigma).astype(dt)  # (C,)
-        mean_dy, mean_dyxhat = (s_dy / m).astype(dt), (s_dyxhat / m).astype(dt)
+        mean_dy, mean_dyxhat = (s_dy / count).astype(dt), (s_dyxhat / count).astype(dt)
         dx2 = np.empty((m, c), dt)
 
         def grad(worker, r0, r1):
