@@ -209,3 +209,19 @@ def test_save_repr_and_jupyter(tmp_path):
     frame = page._repr_html_()
     assert frame.startswith("<iframe srcdoc=") and "&lt;!DOCTYPE html&gt;" in frame
     assert "lenet5" in repr(page) and "1 image(s)" in repr(page)
+
+
+def test_after_dropping_images_the_numbers_are_predict_on_the_kept_images():
+    """The kept images are run again as their own batch: the page equals
+    model.predict(x[:n]) bit for bit (a slice of a bigger batch can differ in the last bit)."""
+    sn.utils.set_random_seed(9)
+    model = sn.zoo.small_inception()
+    x = images(model, 4)
+    page = explore(model, x, max_bytes=2_400_000)
+    n = page.images
+    assert 1 <= n < 4
+    meta, blob = decode(page.html)
+    last = len(meta["nodes"]) - 1
+    want = model.predict(x[:n], batch_size=n, verbose=0)
+    for i in range(n):
+        assert np.array_equal(node_values(meta, blob, last, i), want[i])

@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from .graph import Node, model_nodes, run_nodes
+from .graph import model_nodes, run_nodes
 from .specs import layer_spec
 
 
@@ -89,9 +89,10 @@ def build(model, x: np.ndarray, labels=None, class_names=None, max_values: int =
     """-> (meta dict, base64 blob, notes). x: (N, ...) the images, already checked."""
     notes = []
     n = len(x)
-    ran = run_nodes(model, model_nodes(model), x)  # once; a smaller batch is a slice of it
     while True:
-        nodes = [Node(d.index, d.name, d.layer, d.parents, d.out[:n]) for d in ran]
+        # the numbers of model.predict(x[:n]): a batch's numbers can differ in the last bit
+        # with its size (BLAS blocking), so fewer images are run again, not sliced
+        nodes = run_nodes(model, model_nodes(model), x[:n])
         meta, blob, node_notes = _build(model, nodes, labels, class_names, max_values)
         size = blob.estimate() if n > 1 else 0
         if size <= 1.15 * max_bytes:  # not surely too big: encode it and see

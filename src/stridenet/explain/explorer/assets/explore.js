@@ -591,8 +591,20 @@
       const raw = META.compressed ? await inflate(bytes) : bytes;
       F = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
       if (F.length !== META.values) throw new Error("the embedded numbers are incomplete");
+      // a column per depth (longest path from the input): parallel branches stack up
       const net = document.getElementById("net");
-      NODES.forEach((n, k) => net.appendChild(buildColumn(k)));
+      const depth = [];
+      NODES.forEach((n, k) => {
+        depth[k] = n.parents.length ? 1 + Math.max(...n.parents.map((p) => depth[p])) : 0;
+      });
+      const stages = [];
+      NODES.forEach((n, k) => {
+        if (!stages[depth[k]]) {
+          stages[depth[k]] = el("div", "stage");
+          net.appendChild(stages[depth[k]]);
+        }
+        stages[depth[k]].appendChild(buildColumn(k));
+      });
       drawImages();
       setImage(0);
       document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") state.pinned = false; });
