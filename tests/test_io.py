@@ -74,9 +74,12 @@ def test_temp_names_are_short_and_unique(tmp_path):
 
 
 _SLOW_WRITER = """
-import sys, time
-from stridenet.io import atomic_writer
-with atomic_writer(sys.argv[1]) as f:
+import importlib.util, sys, time
+# the module alone, not the whole package: a fast start
+spec = importlib.util.spec_from_file_location("atomic", sys.argv[3])
+atomic = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(atomic)
+with atomic.atomic_writer(sys.argv[1]) as f:
     f.write(b"partial " * 1000)
     f.flush()
     print("writing", flush=True)
@@ -89,8 +92,10 @@ def _start_slow_writer(target, seconds):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(target), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+    from stridenet.io import atomic
+
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(target), str(seconds),
+                             atomic.__file__], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"  # its temp file exists now
     return proc
 
