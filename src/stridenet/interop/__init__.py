@@ -45,6 +45,12 @@ def save_keras_model(model, filepath, overwrite=True):
     return _save(model, filepath, overwrite=overwrite)
 
 
+def save_keras_weights(model, filepath, overwrite=True):
+    from .keras_files import save_keras_weights as _save
+
+    return _save(model, filepath, overwrite=overwrite)
+
+
 def load_keras_weights(model, filepath):
     from .keras_files import load_keras_weights as _load
 
@@ -52,4 +58,4 @@ def load_keras_weights(model, filepath):
 
 
 __all__ = ["export_onnx", "load_keras_model", "load_keras_weights", "load_torch_state_dict",
-           "read_torch_file", "save_keras_model"]
+           "read_torch_file", "save_keras_model", "save_keras_weights"]

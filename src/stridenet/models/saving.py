@@ -121,8 +121,17 @@ def _write_chunks(f, blob: bytes, chunk: int = 1 << 24) -> None:
         f.write(view[start:start + chunk])
 
 
+def _keras_suffix(filepath, suffixes) -> bool:
+    return isinstance(filepath, str | os.PathLike) and os.fspath(filepath).lower().endswith(
+        suffixes)
+
+
 def save_model(model, filepath, overwrite: bool = True) -> None:
     """Architecture, weights, compile config, optimizer state and RNG state in one file."""
+    if _keras_suffix(filepath, (".keras", ".h5", ".hdf5")):  # Keras formats: interop
+        from ..interop import save_keras_model
+
+        return save_keras_model(model, filepath, overwrite=overwrite)
     from .serialization import serialize_layer
 
     used: set = set()
@@ -147,7 +156,12 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Only the weights (Keras order), for ``load_weights`` into the same architecture."""
+    """Only the weights (Keras order), for ``load_weights`` into the same architecture;
+    a ``.weights.h5`` name writes the Keras 3 layout (``stridenet.interop``)."""
+    if _keras_suffix(filepath, (".h5", ".hdf5")):
+        from ..interop import save_keras_weights
+
+        return save_keras_weights(model, filepath, overwrite=overwrite)
     tensors, order = _weight_tensors(model, set())
     _write(filepath, tensors, {"weights": order}, "weights", overwrite)
 
@@ -262,8 +276,14 @@ def _restore_rng(model, spec: dict, path) -> None:
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A002 - Keras
-    """Rebuild a model saved by ``model.save``: weights, compile config, optimizer state."""
+    """Rebuild a model saved by ``model.save``: weights, compile config, optimizer state.
+
+    A Keras ``.keras`` archive or Keras 2 ``.h5`` file is read by ``stridenet.interop``."""
     path = os.fspath(filepath)
+    if _keras_suffix(path, (".keras", ".h5", ".hdf5")):
+        from ..interop import load_keras_model
+
+        return load_keras_model(path, custom_objects=custom_objects, compile=compile)
     kind, config, tensors = _read(path)
     if kind != "model":
         raise ValueError(f"file {path} holds only weights (written by save_weights): build "
@@ -301,8 +321,13 @@ def _rebuild(config: dict, tensors: dict, path, custom_objects, compile: bool): 
 
 
 def load_weights(model, filepath) -> None:
-    """Set ``model``'s weights from a ``save_weights`` (or ``save``) file, in Keras order."""
+    """Set ``model``'s weights from a ``save_weights`` (or ``save``) file, in Keras order;
+    Keras ``.weights.h5`` / ``.h5`` files are read by ``stridenet.interop``."""
     path = os.fspath(filepath)
+    if _keras_suffix(path, (".h5", ".hdf5")):
+        from ..interop import load_keras_weights
+
+        return load_keras_weights(model, path)
     _, config, tensors = _read(path)
     checks.check_weights(path, config, tensors)
     if not model.built and config.get("build_input_shape") is not None:
