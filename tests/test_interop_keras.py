@@ -315,3 +315,64 @@ def test_cli_exports_a_keras_file(tmp_path):
     x, y = _expected("lenet")
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert np.abs(sess.run(None, {"input": x})[0] - y).max() < TOL
+
+
+def _keras2_style(src: str, dst: Path) -> str:
+    """A Keras 2 file from a Keras 3 legacy .h5: ':0' weight names, list-form inbound
+    nodes, batch_input_shape on the first layer of a Sequential model."""
+    with h5py.File(src) as f_in, h5py.File(dst, "w") as f:
+        cfg = json.loads(f_in.attrs["model_config"])
+        layers = cfg["config"]["layers"]
+        if cfg["class_name"] == "Sequential":
+            first = layers.pop(0)
+            layers[0]["config"]["batch_input_shape"] = first["config"]["batch_shape"]
+        for spec in layers:
+            spec["config"]["dtype"] = "float32"
+            nodes = []
+            for node in spec.get("inbound_nodes", []):
+                refs = [[*r, {}] for r in _refs3(node["args"])]
+                nodes.append(refs)
+            if "inbound_nodes" in spec:
+                spec["inbound_nodes"] = nodes
+            if spec["class_name"] == "InputLayer":
+                spec["config"]["batch_input_shape"] = spec["config"].pop("batch_shape")
+        if cfg["class_name"] != "Sequential":
+            cfg["config"]["input_layers"] = [cfg["config"]["input_layers"]]
+            cfg["config"]["output_layers"] = [cfg["config"]["output_layers"]]
+        f.attrs["model_config"] = json.dumps(cfg)
+        f.attrs["keras_version"] = "2.15.0"
+        src_w, dst_w = f_in["model_weights"], f.create_group("model_weights")
+        dst_w.attrs["layer_names"] = src_w.attrs["layer_names"]
+        for name in src_w.attrs["layer_names"]:
+            name = name.decode() if isinstance(name, bytes) else name
+            g = dst_w.create_group(name)
+            wnames = []
+            for wn in src_w[name].attrs["weight_names"]:
+                wn = wn.decode() if isinstance(wn, bytes) else wn
+                g.create_dataset(wn + ":0", data=src_w[name][wn][()])
+                wnames.append((wn + ":0").encode())
+            g.attrs["weight_names"] = wnames
+    return str(dst)
+
+
+def _refs3(obj):
+    if isinstance(obj, dict) and obj.get("class_name") == "__keras_tensor__":
+        return [obj["config"]["keras_history"]]
+    return [r for e in obj for r in _refs3(e)] if isinstance(obj, list) else []
+
+
+@pytest.mark.parametrize("stem", ["lenet", "mixed"])
+def test_keras2_layout(stem, tmp_path):
+    path = _keras2_style(_fx(f"keras_{stem}.h5"), tmp_path / f"{stem}_k2.h5")
+    model = sn.models.load_model(path, compile=False)
+    assert _max_diff(model, stem) < TOL
+
+
+def test_example_explains_the_keras_lenet(capsys):
+    import runpy
+
+    example = Path(__file__).parents[1] / "examples" / "keras_lenet_explain.py"
+    main = runpy.run_path(str(example))["main"]
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "strongest cell" in out and "max |tanh(explained) - conv2d output|" in out
