@@ -187,10 +187,33 @@ OPTIONAL = [  # layers another part of the project adds; tested when present
     ("DepthwiseConv1D", (9, 3), lambda c: [c(3, strides=2, padding="same",
                                              depth_multiplier=2)]),
     ("ZeroPadding3D", (3, 4, 5, 2), lambda c: [c(((1, 0), (0, 2), (1, 1)))]),
+    ("Conv3D", (5, 6, 7, 2), lambda c: [c(3, 3, strides=2, padding="same", activation="relu"),
+                                        L.MaxPooling3D(2, padding="same"),
+                                        L.GlobalAveragePooling3D()]),
+    ("AveragePooling3D", (5, 6, 7, 2), lambda c: [c(3, strides=2, padding="same"),
+                                                  L.GlobalMaxPooling3D(keepdims=True)]),
+    ("Conv2DTranspose", (5, 6, 3), lambda c: [c(4, 3, strides=2, padding="same")]),
+    ("Conv2DTranspose", (5, 6, 3), lambda c: [c(4, 3, strides=2, padding="same",
+                                                output_padding=0)]),
+    ("Conv2DTranspose", (5, 6, 3), lambda c: [c(4, 3, strides=2, output_padding=1)]),
+    ("Conv2DTranspose", (5, 6, 3), lambda c: [c(2, (2, 4), strides=(3, 2), dilation_rate=1,
+                                                activation="tanh")]),
+    ("Conv2DTranspose", (6, 6, 3), lambda c: [c(2, 4, strides=2, padding="same")]),
+    ("Conv1DTranspose", (10, 3), lambda c: [c(4, 3, strides=2)]),
+    ("Conv1DTranspose", (10, 3), lambda c: [c(4, 2, strides=3, padding="same")]),
+    ("Conv1DTranspose", (10, 3), lambda c: [c(4, 3, dilation_rate=2, padding="same")]),
+    ("Conv3DTranspose", (3, 4, 5, 2), lambda c: [c(2, 3, strides=2, padding="same")]),
+    ("UpSampling1D", (5, 3), lambda c: [c(3), L.Conv1D(2, 2)]),
+    ("UpSampling2D", (4, 5, 2), lambda c: [L.Conv2D(3, 1), c((2, 3)), L.Conv2D(2, 3)]),
+    ("UpSampling2D", (4, 5, 2), lambda c: [L.Conv2D(3, 1), c(2, interpolation="bilinear")]),
+    ("UpSampling3D", (2, 3, 4, 2), lambda c: [c((2, 1, 3))]),
+    ("Cropping1D", (9, 2), lambda c: [L.Conv1D(3, 1), c((2, 0))]),
+    ("Cropping2D", (8, 9, 2), lambda c: [L.Conv2D(3, 1), c(((1, 2), (0, 3))), L.Flatten()]),
+    ("Cropping3D", (5, 6, 7, 2), lambda c: [c(1)]),
 ]
 
 
-@pytest.mark.parametrize("case", OPTIONAL, ids=[c[0] for c in OPTIONAL])
+@pytest.mark.parametrize("case", OPTIONAL, ids=[f"{c[0]}-{i}" for i, c in enumerate(OPTIONAL)])
 def test_optional_layer_exports(case, tmp_path):
     name, shape, make = case
     cls = getattr(L, name, None)
@@ -198,9 +221,10 @@ def test_optional_layer_exports(case, tmp_path):
         pytest.skip(f"stridenet has no {name} layer yet")
     sn.utils.set_random_seed(4)
     model = _seq(shape, *make(cls))
-    for w in model.weights:
-        if w.data.ndim >= 1 and w.shape[-1] and "alpha" in w.name:
-            w.assign(np.random.default_rng(1).uniform(0.1, 0.5, w.shape).astype(np.float32))
+    rng = np.random.default_rng(1)
+    for w in model.weights:  # biases, scales and slopes away from their start values
+        if w.data.ndim == 1 or "alpha" in w.name:
+            w.assign(rng.uniform(0.1, 0.5, w.shape).astype(w.data.dtype))
     _check(model, _x(shape), tmp_path)
 
 

@@ -1,9 +1,11 @@
-"""ONNX converters of convolution and pooling layers (channels-first nodes)."""
+"""ONNX converters of convolution, pooling, upsampling and cropping layers."""
 
 from __future__ import annotations
 
-from .onnx_graph import FIRST, LAST, Value
-from .onnx_registry import _fn_name, _np, _pads, activation, converter
+import numpy as np
+
+from .onnx_graph import FIRST, LAST, Value, axis_in
+from .onnx_registry import UnsupportedLayer, _fn_name, _np, _pads, activation, converter
 
 # -- convolutions ------------------------------------------------------------------
 
@@ -94,3 +96,73 @@ def _global_pool(g, layer, inputs):
     if layer.keepdims:
         return Value(y, shape, FIRST)
     return Value(g.node("Flatten", [y], f"{layer.name}/squeeze", axis=1), shape, LAST)
+
+
+@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+def _conv_transpose(g, layer, inputs):
+    """ConvTranspose: the adjoint of the Conv with the same kernel. Its full output, n cells
+    -> (n - 1) * s + k', is cut to the layer's size: 'same' drops what the matching forward
+    convolution's 'same' padding puts before (the odd cell goes after); extra cells at the
+    end ('valid' or output_padding) come from output_padding."""
+    from ..ops.kernels.geometry import same_padding
+
+    x = inputs[0]
+    k = _np(layer.kernel)  # (k1..kr, F, C_in)
+    rank = k.ndim - 2
+    w = k.transpose(rank + 1, rank, *range(rank))  # (C_in, F, k1..kr)
+    shape = layer.compute_output_shape(x.shape)
+    begin, end, extra = [], [], []
+    for n, o, kk, s, d in zip(x.shape[1:-1], shape[1:-1], layer.kernel_size, layer.strides,
+                              layer.dilation_rate):
+        if n is None:
+            raise UnsupportedLayer(f"{layer.name} ({type(layer).__name__}): ONNX export needs "
+                                   f"known spatial sizes, got input shape {x.shape}")
+        full = (n - 1) * s + (kk - 1) * d + 1
+        b = same_padding(o, kk, s, d)[0] if layer.padding == "same" else 0
+        op = max(0, o + b - full)
+        begin.append(b)
+        end.append(full + op - b - o)
+        extra.append(op)
+    xf = g.as_first(x)
+    ins = [xf.name, g.const(w, f"{layer.name}/kernel")]
+    if layer.bias is not None:
+        ins.append(g.const(_np(layer.bias), f"{layer.name}/bias"))
+    y = g.node("ConvTranspose", ins, layer.name, kernel_shape=list(layer.kernel_size),
+               strides=list(layer.strides), dilations=list(layer.dilation_rate),
+               pads=begin + end, output_padding=extra)
+    return activation(g, Value(y, shape, FIRST), _fn_name(layer.activation), layer.name)
+
+
+@converter("UpSampling1D", "UpSampling2D", "UpSampling3D")
+def _upsampling(g, layer, inputs):
+    """Resize by whole factors: nearest repeats each cell (floor of i / size); bilinear
+    samples at half-pixel centres, as Keras's image resize."""
+    x = inputs[0]
+    scales = [1.0] * x.rank
+    for i, s in enumerate(layer.size):
+        scales[axis_in(x.layout, i + 1, x.rank)] = float(s)
+    mode = getattr(layer, "interpolation", "nearest")
+    if mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                 "nearest_mode": "floor"}
+    elif mode == "bilinear":
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+    else:
+        raise UnsupportedLayer(f"{layer.name} ({type(layer).__name__}): interpolation "
+                               f"{mode!r} has no ONNX converter")
+    y = g.node("Resize", [x.name, "", g.const(np.asarray(scales, np.float32),
+                                              f"{layer.name}/scales", np.float32)],
+               layer.name, **attrs)
+    return Value(y, layer.compute_output_shape(x.shape), x.layout)
+
+
+@converter("Cropping1D", "Cropping2D", "Cropping3D")
+def _cropping(g, layer, inputs):
+    x = inputs[0]
+    axes = [axis_in(x.layout, i + 1, x.rank) for i in range(len(layer.cropping))]
+    starts = [int(b) for b, _ in layer.cropping]
+    ends = [-int(a) if a else np.iinfo(np.int64).max for _, a in layer.cropping]
+    y = g.node("Slice", [x.name, g.ints(starts, f"{layer.name}/starts"),
+                         g.ints(ends, f"{layer.name}/ends"),
+                         g.ints(axes, f"{layer.name}/axes")], layer.name)
+    return Value(y, layer.compute_output_shape(x.shape), x.layout)
