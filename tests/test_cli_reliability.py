@@ -4,7 +4,9 @@ images, absurd sizes and Ctrl-C. Every one ends in one line on stderr, never a t
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import json
 import os
 import subprocess
 import sys
@@ -116,3 +118,84 @@ def test_large_photo_is_shrunk_for_the_edge_demo(tmp_path):
     assert status == 0, err
     assert "the 683x1024 photograph" in out  # shrunk, aspect kept, before the convolution
     assert (tmp_path / "edges.png").stat().st_size > 10_000
+
+
+# ------------------------------------------------------------ unwritable run folders
+QUICK_RUN = ["train", "mnist", "--limit", 16, "--epochs", 1, "--test-limit", 8,
+             "--batch-size", 16]
+
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_out_that_cannot_be_a_folder_is_refused_before_training(tmp_path):
+    (tmp_path / "one.png").write_bytes(b"not a folder")
+    for out, reason in ((tmp_path / "one.png" / "sub", "Not a directory"),
+                        ("/proc/stridenet-run", "No such file or directory")):
+        result = run_cli(*QUICK_RUN, "--no-figures", "--out", out)
+        assert_one_line_error(result, "stridenet train: error:", "cannot create the run "
+                              f"folder {out}", reason)
+        assert "Epoch" not in result[1]  # nothing was trained
+    result = run_cli(*QUICK_RUN, "--no-figures", "--out", "/proc/self")  # a folder, read-only
+    assert_one_line_error(result, "cannot write in the run folder /proc/self")
+    assert "Epoch" not in result[1]
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "history.csv", "metrics.json",
+                                  "history.png"])
+def test_a_folder_in_place_of_a_run_file_is_refused_before_training(tmp_path, name):
+    (tmp_path / name).mkdir()
+    result = run_cli(*QUICK_RUN, "--out", tmp_path)
+    assert_one_line_error(result, f"cannot write {tmp_path / name}: it is a directory")
+    assert "Epoch" not in result[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing else written
+
+
+def test_no_figures_does_not_need_the_figure_names(tmp_path):
+    (tmp_path / "history.png").mkdir()
+    status, _, err = run_cli(*QUICK_RUN, "--no-figures", "--out", tmp_path)
+    assert status == 0, err
+
+
+def test_a_later_file_failing_never_loses_the_trained_model(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(sn.viz, "plot_history", _enospc)  # the first figure: disk full
+    status, out, err = run_cli(*QUICK_RUN, "--out", tmp_path)
+    assert_one_line_error((status, out, err), "No space left on device",
+                          str(tmp_path / "model.safetensors"))
+    model = sn.models.load_model(tmp_path / "model.safetensors")  # saved and whole
+    assert model.name == "mnist_cnn"
+    metrics = json.loads((tmp_path / "metrics.json").read_text())  # still written
+    assert "history.png" not in metrics["files"] and metrics["epochs"] == 1
+    assert "test accuracy" in out
+
+
+def test_metrics_that_cannot_be_written_keep_the_model(tmp_path, monkeypatch):
+    monkeypatch.setattr("stridenet.cli.train.write_json", _enospc)
+    result = run_cli(*QUICK_RUN, "--no-figures", "--out", tmp_path)
+    assert_one_line_error(result, "metrics.json", "No space left on device")
+    sn.models.load_model(tmp_path / "model.safetensors")
+
+
+def test_a_model_that_cannot_be_saved_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(sn.Model, "save", _enospc)
+    result = run_cli(*QUICK_RUN, "--no-figures", "--out", tmp_path)
+    assert_one_line_error(result, "the model could not be saved", "No space left on device")
+
+
+def test_disk_full_during_training_keeps_the_model_so_far(tmp_path, monkeypatch):
+    monkeypatch.setattr(sn.callbacks.CSVLogger, "on_epoch_end", _enospc)
+    result = run_cli(*QUICK_RUN, "--epochs", 2, "--no-figures", "--out", tmp_path)
+    assert_one_line_error(result, "training stopped", "No space left on device",
+                          str(tmp_path / "model.safetensors"))
+    sn.models.load_model(tmp_path / "model.safetensors")
+
+
+def test_os_errors_of_any_command_are_one_line(tmp_path, monkeypatch):
+    def broken(args):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(tmp_path / "x"))
+
+    monkeypatch.setattr(cli, "cmd_summary", broken)  # build_parser binds it per call
+    assert_one_line_error(run_cli("summary", "lenet5"), "stridenet summary: error:",
+                          f"{tmp_path / 'x'}: Is a directory")

@@ -8,7 +8,10 @@
     stridenet explain conv2d --input "[[1, 2], [3, 4]]" --kernel "[[1, 0], [0, 1]]"
 
 Mistakes a user can make (an unknown dataset or model, a missing or corrupt file, an
-unreadable image) end with one line on stderr and exit status 2, never a traceback.
+unreadable or huge image, a bad STRIDENET_NUM_THREADS) and file-system errors (an
+unwritable --out, a full disk) end with one line on stderr and exit status 2, never a
+traceback. ``train`` checks its run folder before training and saves the model before
+any other file, so a later failure never costs the trained model.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 from .. import __version__
 from .commands import cmd_evaluate, cmd_predict, cmd_summary
 from .common import DATASETS, CLIError, check_environment, dataset_names
+from .run_folder import os_error_message
 from .train import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -138,6 +142,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except CLIError as err:
         print(f"stridenet {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file the command writes or reads: its path and the reason
+        print(f"stridenet {args.command}: error: {os_error_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stridenet {args.command}: interrupted", file=sys.stderr)

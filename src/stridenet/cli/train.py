@@ -22,6 +22,8 @@ from .common import (
     score,
     write_json,
 )
+from .explore import EXPLORE_FILE
+from .run_folder import RUN_FILES, os_error_message, prepare_run_folder, save_model
 
 # The default recipe (SPEC section 3: >= 99.2% MNIST test accuracy within 3 epochs).
 # Adam warms up linearly for the first tenth of the steps, from 1/20 of the peak rate,
@@ -167,9 +169,9 @@ def cmd_train(args) -> int:
         trainer.compile(**compile_args)  # the same optimizer: its state is the model's
 
     folder = _run_dir(args.out, key, model_name)
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise CLIError(f"--out {folder} is a file, not a folder")
-    os.makedirs(folder, exist_ok=True)
+    prepare_run_folder(folder, RUN_FILES + (() if args.no_figures else
+                                            (*FIGURE_FILES, EXPLORE_FILE)))
+    model_path = os.path.join(folder, "model.safetensors")
     print(f"training {model_name} ({model.count_params():,} parameters) on {len(x_train):,} "
           f"{key} images for {args.epochs} epoch(s), batch {args.batch_size}, Adam with peak "
           f"learning rate {args.lr:g} (warm-up, cosine decay), seed {args.seed}"
@@ -177,26 +179,39 @@ def cmd_train(args) -> int:
     print(f"run folder: {folder}")
     csv_path = os.path.join(folder, "history.csv")
     fit_started = time.perf_counter()
-    history = trainer.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                          validation_split=args.validation_split, verbose=1,
-                          callbacks=[LogLearningRate(), CSVLogger(csv_path)])
+    try:
+        history = trainer.fit(x_train, y_train, batch_size=args.batch_size,
+                              epochs=args.epochs, validation_split=args.validation_split,
+                              verbose=1, callbacks=[LogLearningRate(), CSVLogger(csv_path)])
+    except OSError as err:  # history.csv on a disk that filled up, say
+        save_model(model, model_path, f"training stopped ({os_error_message(err)})")
+        raise CLIError(f"training stopped: {os_error_message(err)}; the model so far is "
+                       f"saved in {model_path}") from None
     train_time = time.perf_counter() - fit_started
     epochs_run = len(history.history.get("loss", []))
     images_per_s = n_fit * epochs_run / train_time if train_time > 0 else float("nan")
 
-    model_path = os.path.join(folder, "model.safetensors")
-    model.save(model_path)
+    save_model(model, model_path, "training finished")  # first: nothing later can lose it
+    failed = []  # files that could not be written, reported once the rest are
     probs, test_loss, test_accuracy = score(model, x_test, y_test)
     y_pred = probs.argmax(axis=-1)
     report = evaluation.classification_report(y_test, y_pred, class_names=class_names,
                                               zero_division=0)
     print(evaluation.format_report(report, digits=4), end="")
-    figures = ([] if args.no_figures else
-               _figures(folder, model, history, x_test, y_test, probs, class_names))
+    figures = []
+    if not args.no_figures:
+        try:
+            figures = _figures(folder, model, history, x_test, y_test, probs, class_names)
+        except OSError as err:
+            failed.append(f"cannot write the figures: {os_error_message(err)}")
     if not args.no_figures:  # the interactive page of the feature maps (no matplotlib needed)
         from .explore import write_explorer
 
-        figures += [p for p in [write_explorer(folder, model, x_test, y_test, class_names)] if p]
+        try:
+            figures += [p for p in [write_explorer(folder, model, x_test, y_test,
+                                                   class_names)] if p]
+        except OSError as err:
+            failed.append(f"cannot write the explorer page: {os_error_message(err)}")
 
     wall = time.perf_counter() - started
     metrics = {
@@ -212,9 +227,15 @@ def cmd_train(args) -> int:
                                        *[os.path.basename(p) for p in figures]],
         "stridenet_version": __version__,
     }
-    write_json(os.path.join(folder, "metrics.json"), metrics)
+    metrics_path = os.path.join(folder, "metrics.json")
+    try:
+        write_json(metrics_path, metrics)
+    except OSError as err:
+        failed.append(f"cannot write {metrics_path}: {err.strerror or err}")
     print(f"wall time {format_seconds(wall)} (training {format_seconds(train_time)}), "
           f"{images_per_s:,.0f} training images/s")
     print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on "
           f"{len(x_test):,} {key} test images; results in {folder}")
+    if failed:
+        raise CLIError("; ".join(failed) + f" (the trained model is saved in {model_path})")
     return 0
