@@ -75,6 +75,8 @@ class Page:
     def click_cell(self, node, ch, i, j, h, w):
         """Click cell (i, j) of channel ch of node's feature map (h x w)."""
         canvas = self.page.locator(f'canvas[data-node="{node}"][data-ch="{ch}"]')
+        if not canvas.is_visible():  # past the first maps of a long layer: unfold it
+            self.page.click(f'button.more[data-node="{node}"]')
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         canvas.click(position={"x": (j + 0.5) * box["width"] / w,
@@ -122,6 +124,10 @@ def test_mnist_page_loads_offline_without_errors(browser, mnist_page, tmp_path):
     assert p.page.locator("#images button").count() == 10
     assert p.page.locator('canvas[data-node="1"]').count() == 32  # conv 1: 32 feature maps
     assert p.page.locator('canvas[data-node="3"]').count() == 32  # its max pooling
+    visible = 'canvas[data-node="1"]:visible'
+    assert p.page.locator(visible).count() == 16  # long layers start folded
+    p.page.click('button.more[data-node="1"]')
+    assert p.page.locator(visible).count() == 32
     p.check_clean()
     shot = p.shot(tmp_path / "mnist_loaded.png")
     assert os.path.getsize(shot) > 20_000

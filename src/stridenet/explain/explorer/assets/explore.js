@@ -10,6 +10,7 @@
   const tiles = {}; // node -> [{canvas, box}] per channel (or the vector rows)
   let marks = []; // highlight elements now shown
   const firstConv = NODES.findIndex((n) => n.op.type === "conv");
+  const SHOWN = 16; // feature maps shown per layer before "show all"
 
   // ------------------------------------------------------------------ numbers
   function b64bytes(s) {
@@ -183,7 +184,7 @@
     grid.style.gridTemplateColumns = "repeat(" + (s.c <= 8 ? 1 : s.c <= 32 ? 2 : 4) +
       ", auto)";
     for (let c = 0; c < s.c; c++) {
-      const t = el("div", "tile");
+      const t = el("div", c < SHOWN ? "tile" : "tile extra");
       const cv = el("canvas", "map");
       cv.width = s.w; cv.height = s.h;
       cv.style.width = s.w * sc + "px";
@@ -211,6 +212,16 @@
       tiles[k].push({ canvas: cv, box: box });
     }
     col.appendChild(grid);
+    if (s.c > SHOWN) { // the first maps only, until asked: long columns hide the branches
+      grid.classList.add("folded");
+      const more = el("button", "more", "show all " + s.c + " maps");
+      more.dataset.node = k;
+      more.addEventListener("click", () => {
+        const folded = grid.classList.toggle("folded");
+        more.textContent = folded ? "show all " + s.c + " maps" : "show " + SHOWN + " maps";
+      });
+      col.appendChild(more);
+    }
     return col;
   }
 
@@ -530,7 +541,7 @@
       if (dims(p).vec) markFlat(p, sel.c, "hl-rf");
       else mark(p, sel.c, sel.i, sel.j, sel.i, sel.j, "hl-rf");
       sum += x; mag += Math.abs(x);
-      return esc(NODES[p].name) + " " + fmt(x);
+      return esc(NODES[p].name) + " " + paren(x);
     });
     return head(sel, label) + "<p>" + parts.join(" + ") + " = " + num("js-out", sum) +
       "</p><p>model: " + num("model-value", model) + " " + agree(sum, model, mag) + "</p>";
