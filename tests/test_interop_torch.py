@@ -250,3 +250,70 @@ def test_committed_fixture_without_torch(monkeypatch):
     y = np.load(FIXTURES / "torch_lenet_y.npy")
     diff = np.abs(model.predict(x, verbose=0) - y).max()
     assert diff < TOL, diff
+
+
+def test_transposed_and_3d_convolutions():
+    torch = _torch()
+    nn = torch.nn
+    needed = ("Conv2DTranspose", "Conv1DTranspose", "Conv3D")
+    if not all(hasattr(L, n) for n in needed):
+        pytest.skip("stridenet lacks transposed or 3D convolutions")
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2), nn.ReLU(),
+                        nn.Conv2d(4, 2, 3, dilation=2)).eval()
+    model = sn.Sequential([L.Input((5, 6, 3)), L.Conv2DTranspose(4, 3, strides=2,
+                                                                 activation="relu"),
+                           L.Conv2D(2, 3, dilation_rate=2)])
+    sn.utils.load_torch_state_dict(model, net.state_dict())
+    x = _x((5, 6, 3))
+    assert np.abs(model.predict(x, verbose=0) - _torch_out(torch, net, x)).max() < TOL
+    net1 = nn.Sequential(nn.ConvTranspose1d(3, 2, 4, stride=3)).eval()
+    m1 = sn.Sequential([L.Input((7, 3)), L.Conv1DTranspose(2, 4, strides=3)])
+    sn.utils.load_torch_state_dict(m1, net1.state_dict())
+    x1 = _x((7, 3))
+    assert np.abs(m1.predict(x1, verbose=0) - _torch_out(torch, net1, x1)).max() < TOL
+    net3 = nn.Sequential(nn.Conv3d(2, 3, (3, 2, 2), stride=(1, 2, 1))).eval()
+    m3 = sn.Sequential([L.Input((4, 6, 5, 2)), L.Conv3D(3, (3, 2, 2), strides=(1, 2, 1))])
+    sn.utils.load_torch_state_dict(m3, net3.state_dict())
+    x3 = _x((4, 6, 5, 2))
+    assert np.abs(m3.predict(x3, verbose=0) - _torch_out(torch, net3, x3)).max() < TOL
+
+
+def test_layer_norm_and_unmapped_layers():
+    torch = _torch()
+    nn = torch.nn
+    if not hasattr(L, "LayerNormalization"):
+        pytest.skip("stridenet lacks LayerNormalization")
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(5, 6), nn.LayerNorm(6, eps=1e-3)).eval()
+    with torch.no_grad():
+        net[1].weight.uniform_(0.5, 1.5)
+        net[1].bias.uniform_(-0.5, 0.5)
+    model = sn.Sequential([L.Input((5,)), L.Dense(6), L.LayerNormalization(epsilon=1e-3)])
+    sn.utils.load_torch_state_dict(model, net.state_dict())
+    x = _x((5,))
+    assert np.abs(model.predict(x, verbose=0) - _torch_out(torch, net, x)).max() < TOL
+    if hasattr(L, "PReLU"):
+        net = nn.Sequential(nn.Conv2d(2, 3, 1), nn.PReLU(3)).eval()
+        with torch.no_grad():
+            net[1].weight.uniform_(0.1, 0.5)
+        prelu = sn.Sequential([L.Input((4, 4, 2)), L.Conv2D(3, 1), L.PReLU(name="act")])
+        sn.utils.load_torch_state_dict(prelu, net.state_dict())
+        x = _x((4, 4, 2))
+        assert np.abs(prelu.predict(x, verbose=0) - _torch_out(torch, net, x)).max() < TOL
+        with pytest.raises(ValueError, match=r"\(weight \(5,\)\) does not fit .*'act'"):
+            sn.utils.load_torch_state_dict(prelu, {"0.weight": np.ones((3, 2, 1, 1)),
+                                                   "0.bias": np.zeros(3),
+                                                   "1.weight": np.ones(5)})
+    norm = sn.Sequential([L.Input((4,)), L.Dense(2), _Odd(name="odd")])
+    with pytest.raises(ValueError, match=r"odd \(_Odd\) has weights but no PyTorch"):
+        sn.utils.load_torch_state_dict(norm, {"0.weight": np.ones((2, 4)), "0.bias": np.ones(2),
+                                              "1.weight": np.ones(2)})
+
+
+class _Odd(L.Layer):
+    def build(self, input_shape):
+        self.w = self.add_weight((input_shape[-1],), "ones", "w")
+
+    def call(self, inputs, training=False):
+        return inputs * self.w

@@ -10,6 +10,7 @@ weights, in execution order. Layouts differ (SPEC section 7):
     Linear weight (out, in)               -> kernel (in, out)           transposed
     the first Linear after a Flatten of (N, H, W, C) maps: rows from PyTorch's (C, H, W)
         order to (H, W, C): W.T.reshape(C, H, W, out).transpose(1, 2, 0, 3).reshape(-1, out)
+    PReLU weight (1,) or (C,)              -> alpha broadcast over (..., C)
     BatchNorm weight, bias, running_mean, running_var -> gamma, beta, moving_mean,
         moving_variance (num_batches_tracked has no counterpart; PyTorch's epsilon is
         1e-5, Keras's 1e-3: a warning when the layer's differs)
@@ -148,6 +149,11 @@ def _convert(layer, params: dict, flatten_shape, torch_eps) -> list:
                           f"the layer with epsilon={torch_eps:g})", stacklevel=4)
         out = [a for a, on in ((w, layer.gamma is not None), (b, layer.beta is not None)) if on]
         out += [p.pop("running_mean", None), p.pop("running_var", None)]
+        return out + [p] if p else out
+    elif kind == "PReLU":  # PyTorch: one slope, or one per channel (axis 1 of NCHW)
+        shape = tuple(layer._own_weights[0].shape)
+        fits = w is not None and (w.size == 1 or w.ndim == 1 and w.shape[0] == shape[-1])
+        out = [np.broadcast_to(w.reshape(-1), shape).copy() if fits else w]
         return out + [p] if p else out
     elif kind == "LayerNormalization":
         out = [a for a, on in ((w, layer.gamma is not None), (b, layer.beta is not None)) if on]
