@@ -24,6 +24,12 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+def script() -> str:
+    """The page's script: the asset files in one function scope, then ``start()``."""
+    parts = [_asset(name) for name in ("numbers.js", "panels.js", "draw.js")]
+    return '(function () {\n"use strict";\n' + "\n".join(parts) + "start();\n})();\n"
+
+
 def render_page(meta: dict, blob: str) -> str:
     title = f"stridenet explorer: {meta['model']}"
     n = meta["images"]
@@ -52,7 +58,7 @@ click a cell of any feature map to see how it was computed (Esc releases a click
 layer below and this panel shows the computation. Click to keep it.</p></aside></div>
 <script id="sn-meta" type="application/json">{_script_safe(json.dumps(meta))}</script>
 <script id="sn-blob" type="text/plain">{blob}</script>
-<script>{_script_safe(_asset("explore.js"))}</script>
+<script>{_script_safe(script())}</script>
 </body></html>
 """
 
