@@ -60,6 +60,17 @@ def test_conv3d_fused_relu_three_way(strides):
              [x, w, b])
 
 
+@pytest.mark.parametrize("strides,padding", [(1, "valid"), (1, 1), (2, "valid")])
+def test_conv3d_pointwise_three_way(strides, padding):
+    """1x1x1 kernels: stride 1 without padding multiplies x as it is, no im2col copy."""
+    rng = np.random.default_rng(strides)
+    x, w, b = rng.standard_normal((2, 3, 4, 5, 3)), rng.standard_normal((1, 1, 1, 3, 4)), \
+        rng.standard_normal(4)
+    pads = resolve_padding(padding, (3, 4, 5), (1, 1, 1), (strides,) * 3, (1, 1, 1))
+    check_op(lambda x, w, b: sn.ops.conv3d(x, w, b, strides=strides, padding=padding),
+             lambda x, w, b: ref.conv3d(x, w, b, (strides,) * 3, pads), [x, w, b])
+
+
 def test_conv3d_blocks_of_planes_match_whole_clips(monkeypatch):
     """A clip too big for one chunk is cut into blocks of output planes: same numbers."""
     rng = np.random.default_rng(3)
