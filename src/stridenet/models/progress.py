@@ -19,7 +19,10 @@ def format_logs(logs: dict) -> str:
 
 
 class ProgressBar:
-    """verbose=1: one line redrawn in place; verbose=2: one line at the end; 0: silent."""
+    """verbose=1: one line redrawn in place; verbose=2: one line at the end; 0: silent.
+
+    ``total_steps=None`` (a generator without ``steps``): steps counted, no bar or ETA.
+    """
 
     def __init__(self, total_steps: int, verbose: int = 1, width: int = 20, stream=None,
                  interval: float = 0.1):
@@ -28,10 +31,14 @@ class ProgressBar:
         self.interval = interval
         self.start = time.perf_counter()
         self._last_draw = 0.0
+        self._step = 0
 
     def _line(self, step: int, logs: dict, final: bool) -> str:
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(step, 1)
+        if self.total is None:
+            text = f"{step}/Unknown {_fmt_time(elapsed)} {per_step * 1000:.0f}ms/step"
+            return f"{text} - {format_logs(logs)}" if logs else text
         digits = len(str(self.total))
         done = int(self.width * step / max(self.total, 1))
         bar = "━" * done + ("━" if final else "─") * 0 + "─" * (self.width - done)
@@ -44,10 +51,11 @@ class ProgressBar:
         return f"{text} - {format_logs(logs)}" if logs else text
 
     def update(self, step: int, logs: dict | None = None) -> None:
+        self._step = step
         if self.verbose != 1:
             return
         now = time.perf_counter()
-        if now - self._last_draw < self.interval and step < self.total:
+        if now - self._last_draw < self.interval and (self.total is None or step < self.total):
             return
         self._last_draw = now
         self.stream.write("\r" + self._line(step, logs or {}, final=False))
@@ -57,5 +65,6 @@ class ProgressBar:
         if self.verbose == 0:
             return
         prefix = "\r" if self.verbose == 1 else ""
-        self.stream.write(prefix + self._line(self.total, logs or {}, final=True) + "\n")
+        last = self._step if self.total is None else self.total
+        self.stream.write(prefix + self._line(last, logs or {}, final=True) + "\n")
         self.stream.flush()

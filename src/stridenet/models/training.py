@@ -12,6 +12,8 @@ from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
 from . import data_adapter as D
 from . import functional as G
+from . import generator_loop as GL
+from . import generators as GEN
 from . import validation as V
 from .progress import ProgressBar
 
@@ -102,9 +104,15 @@ class Trainer:
     # -- fit ------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            sample_weight=None, seed=None):
+            sample_weight=None, seed=None, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None):
         from .. import callbacks as cb_mod
 
+        if GEN.is_source(x) or GEN.is_source(validation_data) or steps_per_epoch is not None \
+                or validation_steps is not None or validation_batch_size is not None:
+            return GL.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                          validation_data, shuffle, initial_epoch, sample_weight, seed,
+                          steps_per_epoch, validation_steps, validation_batch_size)
         self._require_compiled()
         x = D.as_inputs(x, self._n_inputs())
         y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
@@ -175,9 +183,14 @@ class Trainer:
 
     # -- evaluate / predict ---------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 sample_weight=None, callbacks=None):
+                 sample_weight=None, callbacks=None, steps=None):
         from .. import callbacks as cb_mod
 
+        if GEN.is_source(x) or steps is not None:  # a generator, iterable or PyDataset
+            result = GL.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks,
+                                 steps)
+            return result if return_dict else \
+                list(result.values()) if len(result) > 1 else result["loss"]
         self._require_compiled()
         x = D.as_inputs(x, self._n_inputs())
         y, sample_weight = D.as_optional(y, "y"), D.as_optional(sample_weight, "sample_weight")
@@ -210,7 +223,9 @@ class Trainer:
         return result["loss"] if not metrics else [result["loss"], *[result[m.name]
                                                                       for m in metrics]]
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, steps=None):
+        if GEN.is_source(x) or steps is not None:  # a generator, iterable or PyDataset
+            return GL.predict(self, x, batch_size, verbose, callbacks, steps)
         from .. import callbacks as cb_mod
 
         x = D.as_inputs(x, self._n_inputs())
