@@ -24,8 +24,12 @@ h5py = pytest.importorskip("h5py")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOL = 1e-5
-EXTRA_CLASSES = ("Rescaling", "SeparableConv2D", "LeakyReLU", "PReLU", "ELU",
-                 "SpatialDropout2D", "LayerNormalization", "Permute", "Softmax")
+EXTRA_CLASSES = {  # layers of a fixture that stridenet may not have yet
+    "extras": ("Rescaling", "SeparableConv2D", "LeakyReLU", "PReLU", "ELU", "SpatialDropout2D",
+               "LayerNormalization", "Permute", "Softmax"),
+    "upconv": ("Conv2DTranspose", "Cropping2D", "UpSampling2D", "Conv3D", "UpSampling3D",
+               "Conv3DTranspose", "MaxPooling3D", "GlobalAveragePooling3D"),
+}
 
 
 def _fx(name):
@@ -42,10 +46,11 @@ def _max_diff(model, stem):
 
 
 @pytest.mark.parametrize("file", ["keras_lenet.keras", "keras_lenet.h5", "keras_mixed.keras",
-                                  "keras_mixed.h5", "keras_seq1d.keras", "keras_extras.keras"])
+                                  "keras_mixed.h5", "keras_seq1d.keras", "keras_extras.keras",
+                                  "keras_upconv.keras"])
 def test_keras_fixture_predicts_as_keras(file):
     stem = file.split("_", 1)[1].split(".")[0]
-    if stem == "extras" and not all(hasattr(L, c) for c in EXTRA_CLASSES):
+    if not all(hasattr(L, c) for c in EXTRA_CLASSES.get(stem, ())):
         pytest.skip("stridenet lacks some of the layers of this fixture")
     model = sn.models.load_model(_fx(file))
     assert _max_diff(model, stem) < TOL
@@ -159,6 +164,14 @@ def test_keras_itself_loads_our_archive(tmp_path):
         np.save(stem + "_x.npy", x)
         np.save(stem + "_y.npy", model.predict(x, verbose=0))
         stems.append(stem)
+    for name in ("mixed", "extras", "upconv"):  # Keras's own models, through stridenet
+        if all(hasattr(L, c) for c in EXTRA_CLASSES.get(name, ())):
+            stem = str(tmp_path / name)
+            sn.models.load_model(_fx(f"keras_{name}.keras")).save(stem + ".keras")
+            x, y = _expected(name)
+            np.save(stem + "_x.npy", x)
+            np.save(stem + "_y.npy", y)
+            stems.append(stem)
     out = subprocess.run([sys.executable, "-c", KERAS_CHECK, *stems], capture_output=True,
                          text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "torch"})
     assert out.returncode == 0, out.stderr[-2000:]
@@ -166,6 +179,9 @@ def test_keras_itself_loads_our_archive(tmp_path):
     results = {Path(ln.split()[0]).name: ln.split()[1:] for ln in lines if ln.strip()}
     assert float(results["lenet5"][0]) < TOL and results["lenet5"][1] == "Adam"
     assert float(results["resnet20"][0]) < TOL
+    for name in ("mixed", "extras", "upconv"):
+        if name in results:
+            assert float(results[name][0]) < TOL, (name, results[name])
 
 
 # -- what stridenet lacks: one error listing all ------------------------------------------

@@ -74,6 +74,8 @@ def _layer_spec(layer, problems: list) -> dict:
                                 f"Keras counterpart")
             continue
         cfg[key] = _keras_value(key, value)
+    if cfg.get("trainable") is True:  # the default; Keras's SpatialDropout* refuse the key
+        del cfg["trainable"]
     if kind == "InputLayer":
         cfg = {"batch_shape": [layer.batch_size, *layer.shape],
                "dtype": cfg.get("dtype", "float32"), "sparse": False, "ragged": False,
