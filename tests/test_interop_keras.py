@@ -344,6 +344,8 @@ def _keras2_style(src: str, dst: Path) -> str:
             layers[0]["config"]["batch_input_shape"] = first["config"]["batch_shape"]
         for spec in layers:
             spec["config"]["dtype"] = "float32"
+            if spec["class_name"] == "BatchNormalization":
+                spec["config"]["axis"] = [3]  # as tf.keras 2 wrote it once built
             nodes = []
             for node in spec.get("inbound_nodes", []):
                 refs = [[*r, {}] for r in _refs3(node["args"])]

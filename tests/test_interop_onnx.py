@@ -298,3 +298,24 @@ def test_cli_export(tmp_path, capsys):
                                atol=TOL)
     assert main(["export", str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_committed_onnx_fixture(tmp_path):
+    """tests/fixtures/keras_lenet.onnx: the Keras LeNet-5 as stridenet exported it (made by
+    make_fixtures.py); it still runs to Keras's predictions, and a fresh export of the same
+    model is the same graph."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    x = np.load(fixtures / "keras_lenet_x.npy")
+    y = np.load(fixtures / "keras_lenet_y.npy")
+    sess = ort.InferenceSession(str(fixtures / "keras_lenet.onnx"),
+                                providers=["CPUExecutionProvider"])
+    assert np.abs(sess.run(None, {"input": x})[0] - y).max() < TOL
+    committed = onnx.load(str(fixtures / "keras_lenet.onnx"))
+    model = sn.models.load_model(str(fixtures / "keras_lenet.keras"))
+    _, fresh = _run(model, x, tmp_path)
+    assert [n.op_type for n in fresh.graph.node] == [n.op_type for n in committed.graph.node]
+    for a, b in zip(fresh.graph.initializer, committed.graph.initializer):
+        np.testing.assert_array_equal(onnx.numpy_helper.to_array(a),
+                                      onnx.numpy_helper.to_array(b))

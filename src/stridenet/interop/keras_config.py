@@ -155,6 +155,9 @@ def make_layer(spec: dict, problems: list):
     n = len(problems)
     legacy_shape = cfg.pop("batch_input_shape", None)  # Keras 2: the first layer's input
     cfg.pop("input_shape", None)
+    if class_name == "BatchNormalization" and isinstance(cfg.get("axis"), list) and len(
+            cfg["axis"]) == 1:
+        cfg["axis"] = cfg["axis"][0]  # tf.keras 2 wrote the built axis as a list: [3]
     kwargs = layer_kwargs(class_name, cfg, cls, where, problems)
     if len(problems) > n:
         return None
