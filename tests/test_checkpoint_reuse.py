@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import stridenet as sn
 from stridenet import callbacks as C
@@ -59,3 +60,9 @@ def test_model_checkpoint_initial_value_threshold_is_the_starting_best(tmp_path)
     tiny_model().fit(*tiny_data(), epochs=3, verbose=0,
                      callbacks=[Scripted("val_loss", [0.4, 0.25, 0.35]), ck])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e2.sn"] and ck.best == 0.25
+
+
+def test_model_checkpoint_initial_value_threshold_must_be_a_number():
+    with pytest.raises(TypeError, match="initial_value_threshold must be a number or None, "
+                                        "got 'abc'"):
+        C.ModelCheckpoint("x.sn", save_best_only=True, initial_value_threshold="abc")

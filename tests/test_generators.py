@@ -244,3 +244,12 @@ def test_a_generators_first_validation_batch_is_not_lost():
     h = model.fit(x, y, batch_size=8, epochs=1, validation_data=once(), verbose=0)
     assert h.history["val_loss"][0] == pytest.approx(model.evaluate(vx, vy, verbose=0)[0],
                                                      rel=1e-6)
+
+
+def test_a_list_batch_for_a_two_input_model_gets_a_hint():
+    a, b = L.Input((4,)), L.Input((2,))
+    model = sn.Model([a, b], L.Dense(3)(L.Concatenate()([a, b])))
+    x1, x2 = np.ones((5, 4), np.float32), np.ones((5, 2), np.float32)
+    with pytest.raises(ValueError, match=r"a list batch is read as \(x, y, \.\.\.\)"):
+        model.predict(iter([[x1, x2]]), verbose=0)
+    assert model.predict(iter([([x1, x2],)]), verbose=0).shape == (5, 3)

@@ -9,6 +9,7 @@ previous checkpoint intact.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 
@@ -43,6 +44,11 @@ class ModelCheckpoint(Callback):
         self.save_freq = save_freq
         self.tracker = Monitor(monitor, mode, 0.0, owner="ModelCheckpoint") \
             if save_best_only or mode != "auto" else None
+        if initial_value_threshold is not None and (
+                isinstance(initial_value_threshold, bool)
+                or not isinstance(initial_value_threshold, numbers.Real)):
+            raise TypeError(f"ModelCheckpoint: initial_value_threshold must be a number or "
+                            f"None, got {initial_value_threshold!r}")
         self.best = None if initial_value_threshold is None else float(initial_value_threshold)
         self._epoch = 0
         self._batches_seen = 0

@@ -42,8 +42,12 @@ def is_source(x) -> bool:
 
 def unpack_batch(batch, n_inputs: int, where: str, need_y: bool):
     """One batch as checked arrays ``(x, y, sample_weight)`` (y and weights may be None)."""
+    hint = ""
     if isinstance(batch, list):  # as Keras: a list batch is (x, y, ...), never x itself
         batch = tuple(batch)
+        if n_inputs > 1:
+            hint = (" (a list batch is read as (x, y, ...), as in Keras: yield "
+                    f"([x1, ..., x{n_inputs}], y), or a 1-tuple for predict)")
     if isinstance(batch, tuple):
         if not 1 <= len(batch) <= 3:
             raise ValueError(f"{where}: a batch must be x, (x, y) or (x, y, sample_weight), "
@@ -56,7 +60,7 @@ def unpack_batch(batch, n_inputs: int, where: str, need_y: bool):
         y, w = D.as_optional(y, "y"), D.as_optional(w, "sample_weight")
         D.check(x, y, w, need_y=need_y)
     except (TypeError, ValueError) as e:
-        raise type(e)(f"{where}: {e}") from None
+        raise type(e)(f"{where}: {e}{hint}") from None
     return x, y, w
 
 
