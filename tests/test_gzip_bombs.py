@@ -109,3 +109,10 @@ def test_read_idx_max_bytes_refuses_a_large_header_up_front(tmp_path):
         read_idx(path, max_bytes=1000)
     peak, msg = peak_mb(lambda: read_idx(path))  # no cap given: the data runs out first
     assert "truncated" in msg and peak < 40
+
+
+def test_a_rank_beyond_what_arrays_hold_is_refused_by_name(tmp_path):
+    path = tmp_path / "deep.idx"
+    path.write_bytes(bytes([0, 0, 8, 255]) + bytes(4 * 255))  # 255 dimensions of size 0
+    with pytest.raises(ValueError, match=r"deep\.idx: IDX rank 255 is more than the (32|64)"):
+        read_idx(path)

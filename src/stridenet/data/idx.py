@@ -37,6 +37,8 @@ IDX_DTYPES = {
 _CODES = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_DIM = 2**32 - 1
+# the most dimensions a numpy array may have (32 before numpy 2.0, 64 since)
+_MAX_RANK = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 _CHUNK = 1 << 20  # streamed reads: 1 MB at a time
 _TRAILING_SCAN = 16 << 20  # how far past the payload a reader looks to count trailing bytes
 
@@ -106,6 +108,9 @@ def _header(data, name: str):
         raise ValueError(f"{name}: unknown IDX element type code 0x{code:02X} (allowed: {allowed})")
     if rank == 0:
         raise ValueError(f"{name}: IDX rank is 0; an IDX file holds at least one dimension")
+    if rank > _MAX_RANK:
+        raise ValueError(f"{name}: IDX rank {rank} is more than the {_MAX_RANK} dimensions an "
+                         "array can have")
     header = 4 + 4 * rank
     if len(data) < header:
         raise ValueError(f"{name}: truncated IDX header: expected {header} bytes for rank "
