@@ -71,6 +71,25 @@ def test_compile_information_restored():
     assert np.isfinite(hist.history["loss"][0])
 
 
+def test_optimizer_state_from_keras_and_exact_resume(tmp_path):
+    model = sn.models.load_model(_fx("keras_lenet.keras"))
+    opt = model.optimizer
+    assert opt.iterations == 94  # 6,000 digits in batches of 64, one epoch in Keras
+    assert len(opt.variables) == 10 and np.abs(opt.get_state()["velocity/9"]).max() > 0
+    x, _ = _expected("lenet")
+    y = np.arange(len(x)) % 10
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    model.save(str(tmp_path / "resumed.keras"))
+    back = sn.models.load_model(str(tmp_path / "resumed.keras"))
+    state, back_state = model.optimizer.get_state(), back.optimizer.get_state()
+    assert sorted(state) == sorted(back_state)
+    assert all(np.array_equal(state[k], back_state[k]) for k in state)
+    for m in (model, back):
+        m.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), back.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_architecture_and_names_from_config():
     model = sn.models.load_model(_fx("keras_mixed.keras"))
     assert model.name == "mixed"
@@ -175,6 +194,7 @@ def test_keras_itself_loads_our_archive(tmp_path):
     out = subprocess.run([sys.executable, "-c", KERAS_CHECK, *stems], capture_output=True,
                          text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "torch"})
     assert out.returncode == 0, out.stderr[-2000:]
+    assert "Skipping variable loading" not in out.stderr  # the optimizer state fits too
     lines = out.stdout.split("\n")
     results = {Path(ln.split()[0]).name: ln.split()[1:] for ln in lines if ln.strip()}
     assert float(results["lenet5"][0]) < TOL and results["lenet5"][1] == "Adam"

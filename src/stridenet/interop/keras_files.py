@@ -4,8 +4,8 @@ A ``.keras`` file is a zip archive (stored, not compressed) of ``metadata.json``
 ``config.json`` and ``model.weights.h5`` (SPEC section 7). Reading builds the model from
 the config (``keras_config``), checks every weight against it (``keras_h5``) and only then
 assigns them, so a bad file raises one clear ValueError naming it and returns no model.
-The compile information is restored when stridenet has the optimizer, loss and metrics;
-the optimizer's slot values are not (training resumes with fresh moments).
+The compile information is restored when stridenet has the optimizer, loss and metrics,
+and with it the optimizer's state (``keras_optimizer``) where the layouts agree.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import zipfile
 
 from .keras_config import KerasConfigError, build_model
 from .keras_h5 import _h5py, assign, read_weights, write_weights
+from .keras_optimizer import read_optimizer, write_optimizer
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout this follows
 _MEMBERS = ("config.json", "model.weights.h5")
@@ -119,9 +120,10 @@ def _load_archive(path: str, compile: bool):  # noqa: A002 - Keras name
     model = _build(config, path)
     with _open_h5(io.BytesIO(weights), path, "model.weights.h5") as f:
         plan = read_weights(f, model, f"{path} (model.weights.h5)", legacy=False)
-    assign(plan)
-    if compile and config.get("compile_config"):
-        _restore_compile(model, config["compile_config"], path)
+        assign(plan)
+        if compile and config.get("compile_config"):
+            _restore_compile(model, config["compile_config"], path)
+            read_optimizer(f, model, path)
     return model
 
 
@@ -212,6 +214,8 @@ def save_keras_model(model, filepath, overwrite=True) -> None:
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         write_weights(f, model)
+        if compiled is not None:
+            write_optimizer(f, model)
     meta = {"keras_version": KERAS_VERSION, "stridenet_version": __version__,
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     out = io.BytesIO()
