@@ -11,6 +11,7 @@ from ..autograd import no_grad
 from ..ops.kernels.parallel import blas_single_threaded
 from ..seeding import make_generator
 from . import data_adapter as D
+from . import distributed as DP
 from . import functional as G
 from . import generator_loop as GL
 from . import generators as GEN
@@ -34,6 +35,7 @@ class Trainer:
         self.history = None
         self._compile_config = None
         self._rng_state = {"shuffle_seed": 0}
+        self._active_dp = None  # the DataParallel of a multi-rank fit
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
         # optimizers sit above models in the layering: imported on use.
@@ -128,15 +130,23 @@ class Trainer:
                 x, y, sample_weight, validation_split)
         n = D.count(x)
         steps = -(-n // batch_size)
+        dp = self._active_dp = DP.data_parallel(self)  # None unless launched on several ranks
+        if dp is not None and dp.rank != 0:
+            verbose = 0  # only rank 0 prints
+        callbacks = DP.chief_callbacks(dp, callbacks)
         history = cb_mod.History()
         cbs = cb_mod.CallbackList([*(callbacks or []), history], model=self,
                                   params={"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         base_seed = self._rng_state["shuffle_seed"] if seed is None else int(seed)
         try:
-            cbs.on_train_begin({})
-            logs = self._run_epochs(x, y, sample_weight, validation_data, batch_size, epochs,
-                                    initial_epoch, shuffle, base_seed, steps, cbs, verbose)
+            with DP.all_or_none(dp):
+                if dp is not None:
+                    base_seed = DP.start_training(self, dp, x, base_seed)
+                cbs.on_train_begin({})
+                logs = self._run_epochs(x, y, sample_weight, validation_data, batch_size,
+                                        epochs, initial_epoch, shuffle, base_seed, steps, cbs,
+                                        verbose)
         except BaseException as error:  # Ctrl-C included: callbacks close what they opened
             cbs.on_train_interrupted(error)
             raise
@@ -157,17 +167,28 @@ class Trainer:
             loss_mean = metrics_mod.Mean(name="loss")
             for m in self.compiled_metrics:
                 m.reset_state()
+            dp, seen = self._active_dp, 0
             for step, idx in enumerate(self._batches(n, batch_size, order)):
                 cbs.on_train_batch_begin(step, {})
-                loss, y_pred = self.train_step(D.take(x, idx), y[idx],
-                                               D.take(sample_weight, idx))
+                if dp is None:
+                    loss, y_pred = self.train_step(D.take(x, idx), y[idx],
+                                                   D.take(sample_weight, idx))
+                else:  # this rank's share of the global batch
+                    with blas_single_threaded():
+                        loss, y_pred, idx = DP.train_step(self, dp, x, y, sample_weight, idx)
+                seen += len(idx)
                 loss_mean.update_state(loss, sample_weight=len(idx))  # a mean over samples
-                for m in self.compiled_metrics:
-                    m.update_state(y[idx], y_pred)
+                if y_pred is not None:
+                    for m in self.compiled_metrics:
+                        m.update_state(y[idx], y_pred)
                 logs = {m.name: m.result() for m in self.compiled_metrics}
                 logs["loss"] = loss_mean.result()
+                if dp is not None:  # what one process would show for the global batches
+                    logs = dp.weighted_means(logs, seen)
                 bar.update(step + 1, logs)
                 cbs.on_train_batch_end(step, {**logs, "batch_loss": loss})
+                if dp is not None:  # all ranks stop together
+                    self.stop_training = dp.any(self.stop_training)
                 if self.stop_training:
                     break
             if validation_data is not None:
@@ -197,6 +218,10 @@ class Trainer:
         D.check(x, y, sample_weight)
         batch_size = D.batch_size_of(batch_size)
         verbose = D.verbose_of(verbose, auto=1)
+        dp = DP.data_parallel(self)
+        if dp is not None:  # each rank evaluates its part; the results are averaged
+            x, y, sample_weight, _ = DP.shard(dp, x, y, sample_weight)
+            verbose = verbose if dp.rank == 0 else 0
         loss_mean = metrics_mod.Mean(name="loss")
         metrics = [type(m).from_config(m.get_config()) for m in self.compiled_metrics]
         n = D.count(x)
@@ -216,6 +241,8 @@ class Trainer:
                 bar.update(step + 1)
                 cbs.on_test_batch_end(step, {"loss": loss_mean.result()})
         result = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+        if dp is not None:
+            result = dp.weighted_means(result, n)
         cbs.on_test_end(dict(result))
         bar.finish(result)
         if return_dict:
@@ -226,14 +253,24 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None, steps=None):
         if GEN.is_source(x) or steps is not None:  # a generator, iterable or PyDataset
             return GL.predict(self, x, batch_size, verbose, callbacks, steps)
-        from .. import callbacks as cb_mod
-
         x = D.as_inputs(x, self._n_inputs())
         n = D.count(x)
         if n == 0:  # nothing to predict: no forward pass (Flatten cannot reshape 0 samples)
             return self._empty_output(x)
         batch_size = D.batch_size_of(batch_size)
         verbose = D.verbose_of(verbose, auto=0)
+        dp = DP.data_parallel(self)
+        if dp is None:
+            return self._predict_batches(x, batch_size, verbose, callbacks)
+        part = DP.shard(dp, x)[0]  # each rank predicts its part; every rank gets them all
+        local = (self._predict_batches(part, batch_size, verbose if dp.rank == 0 else 0,
+                                       callbacks) if D.count(part) else self._empty_output(part))
+        return DP.gather_predictions(dp, local)
+
+    def _predict_batches(self, x, batch_size, verbose, callbacks):
+        from .. import callbacks as cb_mod
+
+        n = D.count(x)
         outs = []
         steps = -(-n // batch_size)
         bar = ProgressBar(steps, verbose)
