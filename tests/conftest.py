@@ -29,6 +29,27 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_path(request):
+    """Run the test on the NumPy kernels, then on their compiled (numba) twins. A module
+    opts in with ``pytestmark = pytest.mark.usefixtures("kernel_path")``. Under CI a
+    missing numba is a failure, not a skip: both paths must be tested there."""
+    from stridenet.ops.kernels import backend
+
+    if request.param == "numba":
+        import importlib.util
+
+        if importlib.util.find_spec("numba") is None:  # pragma: no cover - environment
+            if os.environ.get("CI"):
+                pytest.fail("numba is not installed: the compiled kernels must be tested in CI")
+            pytest.skip("numba is not installed")
+    backend.set_kernel_mode(request.param)
+    try:
+        yield request.param
+    finally:
+        backend.set_kernel_mode(None)
+
+
 def pytest_terminal_summary(terminalreporter):
     from oracle_stats import STATS
 

@@ -13,6 +13,8 @@ from reference import nn as ref
 from stridenet.ops import activations as A
 from stridenet.ops.kernels.activations import erf, erfc, normal_cdf
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 SHAPES = [(7,), (3, 4), (2, 3, 5)]
 
 # (op, reference, abs tolerance of the float32 check)

@@ -10,6 +10,8 @@ from opcheck import check_op
 from reference import nn as ref
 from stridenet.ops.normalization import batch_norm
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 CASES = [((6, 3), -1), ((2, 3, 3, 4), -1), ((4, 3, 5), 1), ((3, 2, 2, 3), 0), ((5, 2), 0)]
 
 

@@ -12,6 +12,8 @@ from opcheck import check_op
 from reference import conv as ref
 from stridenet.ops.kernels.geometry import resolve_padding
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 IMAGE_A = np.array([[3, 5, 0, 2, 9, 8], [1, 2, 7, 8, 9, 9], [4, 5, 3, 9, 3, 2],
                     [0, 2, 0, 6, 2, 8], [2, 9, 4, 7, 5, 3], [1, 7, 6, 7, 5, 6]])
 VERTICAL_EDGE = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]])

@@ -14,6 +14,8 @@ import stridenet as sn
 from stridenet import optimizers
 from stridenet.optimizers import schedules
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 # -- Keras 3's formulas, one variable, written the slow and obvious way --------------------
 
 

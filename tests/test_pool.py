@@ -22,6 +22,8 @@ from stridenet.ops.pool import (
     max_pool2d,
 )
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 # SPEC example A: the vertical-edge convolution of the 6x6 image with padding 1.
 PADDED_CONV_A = np.array([[7, 3, 3, 11, 7, -18], [12, 2, 7, 11, 0, -21], [9, 5, 14, 4, -4, -14],
                           [16, 1, 6, 3, -9, -10], [18, 7, 2, 2, -3, -12],

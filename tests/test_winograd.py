@@ -16,6 +16,8 @@ from reference import conv as ref
 from stridenet.ops.kernels import winograd
 from stridenet.ops.kernels.geometry import resolve_padding
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # every test on both kernel paths
+
 
 @pytest.fixture
 def always_winograd(monkeypatch):
