@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import parallel, winograd
+from . import backend, parallel, winograd
 from .conv import ConvCache, _cols, _im2col, _kernel_matrix, im2col_matrix, padded_chunk
 from .windows import chunk_size, select, tap_slices, window_view
 
@@ -83,17 +83,16 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             else:
                 view = window_view(gp, (kh, kw), (1, 1), cache.dilation, (h, wd))
                 np.matmul(_cols(view), w_rot, out=dx[n0:n1].reshape(-1, c))
+        elif need_x and groups == 1:
+            _input_grad_by_col2im(dx[n0:n1], g, w_t, cache, (kh, kw))
         elif need_x:
             (pt, pb), (pl, pr) = cache.xpads
             dxp = parallel.scratch("dxp", (n1 - n0, h + pt + pb, wd + pl + pr, c),
                                    dtype)
             dxp[...] = 0
-            if groups == 1:
-                _input_grad_by_col2im(dxp, g, w_t, cache, (kh, kw))
-            else:
-                dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
-                _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation,
-                                    (oh, ow))
+            dyg = g.reshape(rows, groups, fg).transpose(1, 0, 2)  # (G, rows, Fg)
+            _input_grad_by_taps(dxp, dyg, w, groups, cache.strides, cache.dilation,
+                                (oh, ow))
             dx[n0:n1] = dxp[:, pt:pt + h, pl:pl + wd, :]
 
     used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize))
@@ -156,21 +155,38 @@ def _padded_gradient(g4, cache, gp_hw):
     return gp
 
 
-def _input_grad_by_col2im(dxp, g, w_t, cache, kernel):
-    """dxp (n, Hp, Wp, C) += col2im(g @ W^T): one product, then per kernel tap a strided add.
+def _input_grad_by_col2im(out, g, w_t, cache, kernel):
+    """out (n, H, W, C) = col2im(g @ W^T): one product, then the scatter of its columns
+    (compiled when numba runs, see ``backend``).
 
     (g @ W^T)[row, (a, b, c)] is what output ``row`` sends back through tap (a, b) to
-    channel c; within one tap no two outputs share a cell, so each add is a plain slice.
+    channel c.
     """
     kh, kw = kernel
-    n, c = dxp.shape[0], dxp.shape[-1]
+    n, c = out.shape[0], out.shape[-1]
     oh, ow = cache.out_hw
     back = parallel.scratch("cols", (g.shape[0], w_t.shape[1]), g.dtype)
     np.matmul(g, w_t, out=back)  # (rows, KH*KW*C)
     back6 = back.reshape(n, oh, ow, kh, kw, c)
+    scatter = backend.twin(col2im, "col2im.col2im", back6, out)
+    scatter(back6, out, cache.strides, cache.dilation, cache.xpads)
+
+
+def col2im(back6, out, strides, dilation, pads):
+    """back6: (n, OH, OW, KH, KW, C), out: (n, H, W, C) written: the NumPy twin.
+
+    Onto a zeroed padded buffer, per kernel tap one strided add (within one tap no two
+    outputs share a cell, so each add is a plain slice), then the crop into ``out``.
+    """
+    n, oh, ow, kh, kw, c = back6.shape
+    (pt, pb), (pl, pr) = pads
+    h, wd = out.shape[1:3]
+    dxp = parallel.scratch("dxp", (n, h + pt + pb, wd + pl + pr, c), out.dtype)
+    dxp[...] = 0
     for a in range(kh):
         for b in range(kw):
-            dxp[tap_slices(a, b, cache.strides, cache.dilation, (oh, ow))] += back6[:, :, :, a, b]
+            dxp[tap_slices(a, b, strides, dilation, (oh, ow))] += back6[:, :, :, a, b]
+    out[...] = dxp[:, pt:pt + h, pl:pl + wd, :]
 
 
 def _input_grad_by_taps(dxp, dyg, w, groups, strides, dilation, out_hw):
