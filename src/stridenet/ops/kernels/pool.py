@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from . import parallel
+from . import backend, parallel
 from .geometry import ceil_extra, output_size
 from .windows import chunk_size, pad_nhwc, select, tap_slices
 
@@ -37,7 +37,7 @@ class PoolCache:
     """What a pooling backward needs: geometry, plus the padded input for max."""
 
     __slots__ = ("xp", "y", "in_hw", "pads", "padded_shape", "pool", "strides", "out_hw",
-                 "real", "count")
+                 "real", "count", "argmax")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -99,6 +99,17 @@ def max_pool2d_forward(x, pool, strides, pads, ceil_mode=False):
     """x: (N, H, W, C) -> (y: (N, OH, OW, C), cache). ``pads``: ((top, bottom), (left, right))."""
     n, h, w, c = x.shape
     out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
+    kern = backend.twin(None, "pool.max_pool_forward", x)
+    if kern is not None:  # compiled: the winning taps stored, no padded copy
+        x = np.ascontiguousarray(x)
+        y = np.empty((n, *out_hw, c), x.dtype)
+        arg = np.empty((n, *out_hw, c), np.int32)
+        parallel.run_chunks(lambda worker, n0, n1: kern(x[n0:n1], y[n0:n1], arg[n0:n1], pool,
+                                                        strides, full),
+                            n, chunk_size(n, 2 * math.prod(x.shape[1:]), x.itemsize))
+        cache = PoolCache(xp=None, y=y, in_hw=(h, w), pads=full, padded_shape=None, pool=pool,
+                          strides=strides, out_hw=out_hw, real=None, count=None, argmax=arg)
+        return y, cache
     xp = pad_nhwc(x, full, value=-np.inf)  # a padded cell never wins the max
     y = np.empty((n, *out_hw, c), x.dtype)
     taps = list(_taps(pool, strides, out_hw))
@@ -124,8 +135,11 @@ def max_pool2d_backward(dy, cache: PoolCache):
     gradient is not yet routed, so only the first cell equal to the max takes it.
     A padded cell is excluded explicitly, so a window whose real cells are all
     -inf still routes to its first real cell; a NaN output routes to its first NaN.
-    Chunks of images run on all cores.
+    Chunks of images run on all cores. A compiled forward stored the winning taps: the
+    compiled backward routes through them.
     """
+    if getattr(cache, "argmax", None) is not None:  # int32 (N, OH, OW, C), compiled forward
+        return _max_backward_by_argmax(dy, cache)
     xp, y = cache.xp, cache.y
     dtype = np.result_type(dy, xp)
     dy = np.asarray(dy, dtype=dtype)
@@ -164,6 +178,20 @@ def max_pool2d_backward(dy, cache: PoolCache):
     parallel.run_chunks(chunk, xp.shape[0], chunk_size(xp.shape[0], 3 * math.prod(xp.shape[1:]),
                                                        xp.itemsize))
     return _crop(dxp, cache)
+
+
+def _max_backward_by_argmax(dy, cache: PoolCache):
+    """dy: (N, OH, OW, C) -> dx: (N, H, W, C) through the stored winning taps (compiled)."""
+    arg = cache.argmax
+    dtype = np.result_type(dy, cache.y)
+    dy = np.ascontiguousarray(dy, dtype=dtype)
+    n = arg.shape[0]
+    dx = np.empty((n, *cache.in_hw, arg.shape[-1]), dtype)
+    kern = backend.load("pool").max_pool_backward
+    parallel.run_chunks(lambda worker, n0, n1: kern(dy[n0:n1], arg[n0:n1], dx[n0:n1],
+                                                    cache.pool, cache.strides, cache.pads),
+                        n, chunk_size(n, 3 * math.prod(dx.shape[1:]), dx.itemsize))
+    return dx
 
 
 def _tiles_exactly(out_hw, strides, pool, padded_hw) -> bool:
