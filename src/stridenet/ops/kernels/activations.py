@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from . import parallel
+from . import backend, parallel
 from .windows import select
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -133,6 +133,7 @@ def relu_backward(dy, y):
         np.greater(yc, 0, out=mask)
         select(g, mask, out=out)
 
+    step = backend.twin(step, "activations.relu_grad", dy, y)  # compiled: one pass
     return parallel.elementwise(step, np.empty_like(dy), dy, y)
 
 
@@ -191,6 +192,7 @@ def tanh_backward(dy, y):
         np.subtract(1, out, out=out)
         out *= g
 
+    step = backend.twin(step, "activations.tanh_grad", dy, y)  # compiled: one pass
     return parallel.elementwise(step, np.empty_like(dy), dy, y)
 
 
