@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import parallel
+from . import backend, parallel
 from .windows import CHUNK_BYTES
 
 _ROW_BYTES = CHUNK_BYTES // 4  # elementwise passes: a few arrays of this size per chunk
@@ -83,6 +83,69 @@ def _normalised(x2, mean, inv_sigma, r0, r1, tag="xhat"):
     return out
 
 
+# The passes over the rows, NumPy twins of those in ``compiled/batchnorm.py`` (``backend``
+# picks one); the sums come back in float64, each pass runs over chunks on all cores.
+
+def channel_sum(x2):
+    """x2: (M, C) -> (C,) float64: the sum of each column."""
+    m, c = x2.shape
+    return _channel_sums(m, c, x2.dtype, lambda w, r0, r1: (x2[r0:r1],))[0]
+
+
+def squared_deviation_sum(x2, mean):
+    """x2: (M, C), mean: (C,) -> (C,) float64: sum((x - mean)^2) per column."""
+    m, c = x2.shape
+
+    def squares(worker, r0, r1):
+        d = parallel.scratch("bn_sq", (r1 - r0, c), x2.dtype)
+        np.subtract(x2[r0:r1], mean, out=d)  # (x - mean) first: no cancellation
+        d *= d
+        return (d,)
+
+    return _channel_sums(m, c, x2.dtype, squares)[0]
+
+
+def grad_sums(x2, dy2, mean, inv_sigma):
+    """-> (sum(dy), sum(dy * xhat)): (C,) float64 each, xhat = (x - mean) * inv_sigma."""
+    m, c = x2.shape
+
+    def parts(worker, r0, r1):
+        xhat = _normalised(x2, mean, inv_sigma, r0, r1)
+        np.multiply(xhat, dy2[r0:r1], out=xhat)  # dy * xhat, in place
+        return dy2[r0:r1], xhat
+
+    return tuple(_channel_sums(m, c, x2.dtype, parts))
+
+
+def normalise_into(x2, mean, scale, beta, out):
+    """out (M, C) = (x - mean) * scale (+ beta when not None)."""
+    m, c = x2.shape
+
+    def normalise(worker, r0, r1):
+        o = out[r0:r1]
+        np.subtract(x2[r0:r1], mean, out=o)
+        o *= scale
+        if beta is not None:
+            o += beta
+
+    parallel.run_chunks(normalise, m, _row_step(m, c, x2.itemsize))
+
+
+def input_grad_into(x2, dy2, mean, inv_sigma, mean_dy, mean_dyxhat, scale, out):
+    """out (M, C) = (dy - mean_dy - xhat * mean_dyxhat) * scale."""
+    m, c = x2.shape
+
+    def grad(worker, r0, r1):
+        o = out[r0:r1]
+        xhat = _normalised(x2, mean, inv_sigma, r0, r1)
+        xhat *= mean_dyxhat
+        np.subtract(dy2[r0:r1], mean_dy, out=o)
+        o -= xhat
+        o *= scale
+
+    parallel.run_chunks(grad, m, _row_step(m, c, x2.itemsize))
+
+
 def batchnorm_train_forward(x, gamma, beta, axis, eps, reducer=None):
     """x: (..., C, ...) with C on ``axis``; gamma, beta: (C,) or None -> (y, cache).
 
@@ -93,35 +156,20 @@ def batchnorm_train_forward(x, gamma, beta, axis, eps, reducer=None):
     dt = x.dtype
     x2 = _rows(x, axis)  # (M, C)
     m, c = x2.shape
-    (s1,) = _channel_sums(m, c, dt, lambda w, r0, r1: (x2[r0:r1],))
+    s1 = backend.twin(channel_sum, "batchnorm.channel_sum", x2)(x2)
     count = m
     if reducer is not None:
         s1, total = reducer.sum([s1, np.array([m], np.float64)])
         count = float(total[0])
     mean = (s1 / count).astype(dt)  # (C,)
-
-    def squares(worker, r0, r1):
-        d = parallel.scratch("bn_sq", (r1 - r0, c), dt)
-        np.subtract(x2[r0:r1], mean, out=d)
-        d *= d
-        return (d,)
-
-    (s2,) = _channel_sums(m, c, dt, squares)
+    s2 = backend.twin(squared_deviation_sum, "batchnorm.squared_deviation_sum", x2)(x2, mean)
     if reducer is not None:
         (s2,) = reducer.sum([s2])
     var = (s2 / count).astype(dt)  # (C,)
     inv_sigma = (1 / np.sqrt(var + dt.type(eps))).astype(dt)  # (C,)
     scale = inv_sigma if gamma is None else (inv_sigma * gamma).astype(dt)
     y2 = np.empty((m, c), dt)
-
-    def normalise(worker, r0, r1):
-        out = y2[r0:r1]
-        np.subtract(x2[r0:r1], mean, out=out)  # (x - mean) first: no cancellation
-        out *= scale
-        if beta is not None:
-            out += beta
-
-    parallel.run_chunks(normalise, m, _row_step(m, c, dt.itemsize))
+    backend.twin(normalise_into, "batchnorm.normalise_into", x2)(x2, mean, scale, beta, y2)
     cache = {"x2": x2, "mean": mean, "var": var, "inv_sigma": inv_sigma, "gamma": gamma,
              "count": count, "has_beta": beta is not None, "shape": x.shape, "axis": axis,
              "reducer": reducer}
@@ -134,13 +182,8 @@ def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
     dt = x2.dtype
     m, c = x2.shape
     dy2 = _rows(np.asarray(dy, dtype=dt), cache["axis"])  # (M, C)
-
-    def parts(worker, r0, r1):
-        xhat = _normalised(x2, mean, inv_sigma, r0, r1)
-        np.multiply(xhat, dy2[r0:r1], out=xhat)  # dy * xhat, in place
-        return dy2[r0:r1], xhat
-
-    s_dy, s_dyxhat = _channel_sums(m, c, dt, parts)
+    s_dy, s_dyxhat = backend.twin(grad_sums, "batchnorm.grad_sums", x2, dy2)(x2, dy2, mean,
+                                                                             inv_sigma)
     dbeta, dgamma = s_dy.astype(dt), s_dyxhat.astype(dt)  # this rank's: the step sums them
     dx = None
     reducer, count = cache.get("reducer"), cache["count"]
@@ -152,16 +195,8 @@ def batchnorm_train_backward(dy, cache, needs=(True, True, True)):
         scale = inv_sigma if gamma is None else (gamma * inv_sigma).astype(dt)  # (C,)
         mean_dy, mean_dyxhat = (s_dy / count).astype(dt), (s_dyxhat / count).astype(dt)
         dx2 = np.empty((m, c), dt)
-
-        def grad(worker, r0, r1):
-            out = dx2[r0:r1]
-            xhat = _normalised(x2, mean, inv_sigma, r0, r1)
-            xhat *= mean_dyxhat
-            np.subtract(dy2[r0:r1], mean_dy, out=out)
-            out -= xhat
-            out *= scale
-
-        parallel.run_chunks(grad, m, _row_step(m, c, dt.itemsize))
+        backend.twin(input_grad_into, "batchnorm.input_grad_into", x2, dy2)(
+            x2, dy2, mean, inv_sigma, mean_dy, mean_dyxhat, scale, dx2)
         dx = _unrows(dx2, cache["shape"], cache["axis"])
     return (dx, dgamma if needs[1] and gamma is not None else None,
             dbeta if needs[2] and cache["has_beta"] else None)
@@ -176,15 +211,7 @@ def batchnorm_infer_forward(x, gamma, beta, mean, var, axis, eps):
     inv_sigma = (1 / np.sqrt(var.astype(dt) + dt.type(eps))).astype(dt)
     scale = inv_sigma if gamma is None else (inv_sigma * gamma).astype(dt)
     y2 = np.empty((m, c), dt)
-
-    def normalise(worker, r0, r1):
-        out = y2[r0:r1]
-        np.subtract(x2[r0:r1], mean, out=out)
-        out *= scale
-        if beta is not None:
-            out += beta
-
-    parallel.run_chunks(normalise, m, _row_step(m, c, dt.itemsize))
+    backend.twin(normalise_into, "batchnorm.normalise_into", x2)(x2, mean, scale, beta, y2)
     return _unrows(y2, x.shape, axis), {"x2": x2, "mean": mean, "inv_sigma": inv_sigma,
                                         "gamma": gamma, "has_beta": beta is not None,
                                         "shape": x.shape, "axis": axis}
@@ -203,12 +230,8 @@ def batchnorm_infer_backward(dy, cache, needs=(True, True, True)):
     want_g, want_b = needs[1] and gamma is not None, needs[2] and cache["has_beta"]
     dgamma = dbeta = None
     if want_g or want_b:
-        def parts(worker, r0, r1):
-            xhat = _normalised(x2, mean, inv_sigma, r0, r1)
-            np.multiply(xhat, dy2[r0:r1], out=xhat)
-            return dy2[r0:r1], xhat
-
-        s_dy, s_dyxhat = _channel_sums(m, c, dt, parts)
+        s_dy, s_dyxhat = backend.twin(grad_sums, "batchnorm.grad_sums", x2, dy2)(
+            x2, dy2, mean, inv_sigma)
         dgamma = s_dyxhat.astype(dt) if want_g else None
         dbeta = s_dy.astype(dt) if want_b else None
     return dx, dgamma, dbeta
