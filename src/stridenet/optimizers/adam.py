@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..ops._checks import finite_number
+from ..ops.kernels import backend
 from .optimizer import Optimizer
 
 
@@ -46,6 +47,10 @@ class Adam(Optimizer):
         t = self._iterations + 1
         alpha = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
         m, v = slots["momentum"], slots["velocity"]
+        fast = backend.twin(None, "optimizers.adam", p)  # compiled: one pass, same result
+        if fast is not None and fast(p, g, m, v, slots.get("velocity_hat"), self.beta_1,
+                                     self.beta_2, self.epsilon, alpha):
+            return
         tmp = self._scratch(p)
         np.subtract(g, m, out=tmp)
         tmp *= 1.0 - self.beta_1

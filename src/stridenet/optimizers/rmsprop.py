@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops._checks import finite_number
+from ..ops.kernels import backend
 from .optimizer import Optimizer
 
 
@@ -43,6 +44,11 @@ class RMSprop(Optimizer):
 
     def _update(self, p, g, slots, lr):
         v = slots["velocity"]
+        fast = backend.twin(None, "optimizers.rmsprop", p)  # compiled: one pass, same result
+        if fast is not None and fast(p, g, v, slots.get("average_gradient"),
+                                     slots.get("momentum"), self.rho, self.epsilon, lr,
+                                     self.momentum):
+            return
         tmp = self._scratch(p)
         v *= self.rho
         np.multiply(g, g, out=tmp)

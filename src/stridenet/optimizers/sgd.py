@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops._checks import finite_number
+from ..ops.kernels import backend
 from .optimizer import Optimizer
 
 
@@ -40,6 +41,10 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum != 0 else ()
 
     def _update(self, p, g, slots, lr):
+        fast = backend.twin(None, "optimizers.sgd", p)  # compiled: one pass, same result
+        if fast is not None and fast(p, g, slots.get("momentum"), lr, self.momentum,
+                                     self.nesterov):
+            return
         step = self._scratch(p)
         np.multiply(g, lr, out=step)  # lr * g
         if not self.momentum:
