@@ -225,3 +225,15 @@ def test_after_dropping_images_the_numbers_are_predict_on_the_kept_images():
     want = model.predict(x[:n], batch_size=n, verbose=0)
     for i in range(n):
         assert np.array_equal(node_values(meta, blob, last, i), want[i])
+
+
+def test_a_layer_with_several_outputs_is_one_clear_error():
+    class Split(sn.layers.Layer):
+        def call(self, inputs, training=False):
+            return (inputs, inputs)
+
+    model = sn.models.Sequential([sn.layers.Input((4, 4, 1)), Split()])
+    with pytest.raises(ValueError, match=r"layer 'split' \(Split\) returned tuple, not one "
+                       "array") as info:
+        run_nodes(model, model_nodes(model), np.zeros((1, 4, 4, 1), np.float32))
+    assert "\n" not in str(info.value)

@@ -73,7 +73,15 @@ def run_nodes(model, nodes: list[Node], x: np.ndarray) -> list[Node]:
         for node in nodes[1:]:
             args = [nodes[p].out for p in node.parents]
             y = node.layer(args if len(args) > 1 else args[0], training=False)
-            node.out = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+            try:
+                node.out = (None if isinstance(y, tuple | list | dict) else
+                            np.asarray(y.numpy() if hasattr(y, "numpy") else y))
+            except (TypeError, ValueError):
+                node.out = None
+            if node.out is None or node.out.dtype.kind not in "biuf" or node.out.ndim < 1:
+                raise ValueError(f"explore: layer {node.name!r} ({node.kind}) returned "
+                                 f"{type(y).__name__}, not one array: the explorer draws "
+                                 "layers with a single array output")
     return nodes
 
 
