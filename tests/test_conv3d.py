@@ -94,6 +94,25 @@ def test_conv3d_blocks_of_planes_match_whole_clips(monkeypatch):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("padding", ["same", ((2, 0), (0, 3), (1, 1))])
+def test_conv3d_input_gradient_by_correlation_equals_col2im(monkeypatch, padding):
+    """Stride 1: dx by correlation of the padded gradient (default) and by col2im agree,
+    also where the padding is wider than the kernel."""
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 4, 5, 3, 3)), rng.standard_normal((2, 3, 1, 3, 4))
+    dy = rng.standard_normal(sn.ops.conv3d(x, w, padding=padding, dilation_rate=(2, 1, 1)).shape)
+
+    def dx():
+        tx = sn.Tensor(x, requires_grad=True)
+        sn.ops.conv3d(tx, w, padding=padding, dilation_rate=(2, 1, 1)).backward(dy)
+        return tx.grad
+
+    assert 4 <= convnd.CORRELATION_MAX_RATIO * 3  # 3 -> 4 channels: correlation by default
+    by_correlation = dx()
+    monkeypatch.setattr(convnd, "CORRELATION_MAX_RATIO", 0)
+    np.testing.assert_allclose(by_correlation, dx(), rtol=1e-12, atol=1e-12)
+
+
 def test_conv3d_matches_conv2d_on_single_planes():
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal((2, 3, 6, 5, 4)), rng.standard_normal((1, 3, 3, 4, 5))
