@@ -63,7 +63,8 @@ def test_plot_model_writes_a_png_of_the_graph(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.png"]  # no temp left
     texts = "\n".join(t.get_text() for t in fig.axes[0].texts)
-    assert "Output shape: (None, 8, 8, 4)" in texts and "add (Add)" in texts
+    add = next(layer for layer in model.layers if type(layer).__name__ == "Add")
+    assert "Output shape: (None, 8, 8, 4)" in texts and f"{add.name} (Add)" in texts
     # a Sequential model: a chain behind its input, left to right
     seq = sn.Sequential([sn.Input((16, 3)), L.Conv1D(4, 3), L.GlobalMaxPooling1D()])
     fig = sn.utils.plot_model(seq, to_file=tmp_path / "seq.svg", rankdir="LR",
