@@ -372,3 +372,53 @@ def test_optimizer_update_twins_agree_bit_for_bit(numba_twins, dtype, cls, kwarg
     np.testing.assert_array_equal(p_nb, p_np)
     for key in state_np:
         np.testing.assert_array_equal(np.asarray(state_nb[key]), np.asarray(state_np[key]))
+
+
+# --- Winograd transforms ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("r", [3, 5])
+def test_winograd_transform_twins_agree_within_rounding(numba_twins, dtype, r):
+    from stridenet.ops.kernels import winograd
+    from stridenet.ops.kernels.compiled import winograd as compiled
+
+    rng = np.random.default_rng(11)
+    m, tiles, n, c, f = winograd.OUTPUT_TILE, (3, 2), 2, 5, 6
+    a = m + r - 1
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    xp = rng.standard_normal((n, tiles[0] * m + r - 1, tiles[1] * m + r - 1, c)).astype(dtype)
+    g = rng.standard_normal((n, tiles[0] * m, tiles[1] * m, f)).astype(dtype)
+    prod = rng.standard_normal((a * a, n * tiles[0] * tiles[1], f)).astype(dtype)
+    pairs = [(winograd._input_transform(xp, r, tiles).copy(),
+              compiled.input_transform(xp, r, tiles).copy()),
+             (winograd._gradient_transform(g, r, tiles).copy(),
+              compiled.gradient_transform(g, r, tiles).copy())]
+    out = [np.full((n, tiles[0] * m, tiles[1] * m, f), np.nan, dtype) for _ in range(2)]
+    winograd._output_transform(prod, r, tiles, out[0])
+    compiled.output_transform(prod, r, tiles, out[1])
+    for expected, got in [*pairs, out]:
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("r", [3, 5])
+def test_winograd_convolution_equal_on_both_paths(monkeypatch, dtype, r):
+    from stridenet.ops.kernels import winograd
+
+    monkeypatch.setattr(winograd, "FORCE", True)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 10, 9, 4)).astype(dtype)
+    w = rng.standard_normal((r, r, 4, 6)).astype(dtype)
+
+    def run():
+        xt, wt = sn.Tensor(x, requires_grad=True), sn.Tensor(w, requires_grad=True)
+        y = sn.ops.conv2d(xt, wt, padding="same")
+        (y * y).sum().backward()
+        return y.data.copy(), xt.grad.copy(), wt.grad.copy()
+
+    expected, got = both(run)
+    backend.set_kernel_mode(None)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=0, atol=tol * np.abs(e).max())

@@ -36,7 +36,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import parallel
+from . import backend, parallel
 
 OUTPUT_TILE = 4  # m: outputs per tile side
 POINTS = {6: (0, 1, -1, 2, -2), 8: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
@@ -133,7 +133,8 @@ def kernel_transform(w: np.ndarray) -> np.ndarray:
 
 def _input_transform(xp, r, tiles_hw):
     """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B of every tile: (a*a, P, C), with
-    positions ordered (nu, xi) and tiles P = (n, ti, tj).
+    positions ordered (nu, xi) and tiles P = (n, ti, tj). (Compiled twin in
+    ``compiled/winograd.py``; ``backend`` picks.)
 
     Rows first, straight from the image: the a rows a tile row reads are one contiguous
     (a, Wp*C) block, so R[n, ti] = BT @ xp[n, ti*m : ti*m + a] is a batched product with
@@ -170,13 +171,24 @@ def forward_chunk(xp, u, r, tiles_hw, out):
     th, tw = tiles_hw
     f = u.shape[-1]
     p = n * th * tw
-    at, _, _ = transforms(m, r, xp.dtype)
-    v = _input_transform(xp, r, tiles_hw)
+    v = backend.twin(_input_transform, "winograd.input_transform", xp)(xp, r, tiles_hw)
     prod = parallel.scratch("wino_b", (a * a, p, f), xp.dtype)
     np.matmul(v, u, out=prod)  # one (P, C) @ (C, F) per transformed position (nu, xi)
-    y1 = parallel.scratch("wino_a", (m, a * p * f), xp.dtype)
+    backend.twin(_output_transform, "winograd.output_transform", prod, out)(prod, r, tiles_hw,
+                                                                            out)
+
+
+def _output_transform(prod, r, tiles_hw, out):
+    """prod: (a*a, P, F) -> out (n, th*m, tw*m, F) = AT prod A per tile (NumPy twin)."""
+    m = OUTPUT_TILE
+    a = m + r - 1
+    n, _, _, f = out.shape
+    th, tw = tiles_hw
+    p = n * th * tw
+    at, _, _ = transforms(m, r, prod.dtype)
+    y1 = parallel.scratch("wino_a", (m, a * p * f), prod.dtype)
     np.matmul(at, prod.reshape(a, a * p * f), out=y1)  # columns back: (m[j], a[xi] * P * F)
-    y = parallel.scratch("wino_b", (m, m, p * f), xp.dtype)
+    y = parallel.scratch("wino_b", (m, m, p * f), prod.dtype)
     np.matmul(at, y1.reshape(m, a, p * f), out=y)  # rows back, for each j: (m[i], P * F)
     # [j, i, n, ti, tj, f] -> out[n, ti*m + i, tj*m + j, f]
     out.reshape(n, th, m, tw, m, f)[...] = y.reshape(m, m, n, th, tw, f).transpose(2, 3, 1, 4,
@@ -202,13 +214,19 @@ def weight_grad_chunk(xp, g, r, tiles_hw, acc):
     xp: (n, th*m + r - 1, tw*m + r - 1, C) as in the forward; g: (n, th*m, tw*m, F), zero
     beyond the real output. ``kernel_grad(acc)`` turns the sum into dw.
     """
+    v = backend.twin(_input_transform, "winograd.input_transform", xp)(xp, r, tiles_hw)
+    g2 = backend.twin(_gradient_transform, "winograd.gradient_transform", g)(g, r, tiles_hw)
+    acc += np.matmul(v.transpose(0, 2, 1), g2)  # (a*a, C, F)
+
+
+def _gradient_transform(g, r, tiles_hw):
+    """g: (n, th*m, tw*m, F) -> AT^T g AT of every tile: (a*a, P, F) (NumPy twin)."""
     m = OUTPUT_TILE
     a = m + r - 1
     n, _, _, f = g.shape
     th, tw = tiles_hw
     p = n * th * tw
-    at, _, _ = transforms(m, r, xp.dtype)
-    v = _input_transform(xp, r, tiles_hw)  # (a*a, P, C)
+    at, _, _ = transforms(m, r, g.dtype)
     # g tiles [j, i, n, ti, tj, f] = g[n, ti*m + i, tj*m + j, f], then AT^T g AT
     gt = parallel.scratch("wino_b", (m, m, n, th, tw, f), g.dtype)
     gt[...] = g.reshape(n, th, m, tw, m, f).transpose(4, 2, 0, 1, 3, 5)
@@ -216,7 +234,7 @@ def weight_grad_chunk(xp, g, r, tiles_hw, acc):
     np.matmul(at.T, gt.reshape(m, m * p * f), out=g1)  # columns: (a[nu], m[i] * P * F)
     g2 = parallel.scratch("wino_b", (a, a, p * f), g.dtype)
     np.matmul(at.T, g1.reshape(a, m, p * f), out=g2)  # rows, for each nu: (a[xi], P * F)
-    acc += np.matmul(v.transpose(0, 2, 1), g2.reshape(a * a, p, f))  # (a*a, C, F)
+    return g2.reshape(a * a, p, f)
 
 
 def kernel_grad(acc: np.ndarray, r: int) -> np.ndarray:
