@@ -8,7 +8,7 @@ the mask has shape (N, 1, ..., 1, C) and is broadcast over the spatial axes.
 from __future__ import annotations
 
 from ..ops.dropout import DropoutFunction, dropout_mask
-from ..seeding import make_generator
+from ..seeding import make_generator, spawn_generator
 from ._args import check_data_format, check_input_rank
 from .base import Layer
 
@@ -26,8 +26,9 @@ class _SpatialDropout(Layer):
                                  or seed < 0):
             raise ValueError(f"{name}: seed must be None or a non-negative int, got {seed!r}")
         self.rate, self.seed = float(rate), seed
-        # An int seed gives the layer its own stream; None draws from the global generator.
-        self._rng = make_generator(seed) if seed is not None else None
+        # The layer owns its stream: from an int seed, or (seed=None) seeded by one draw
+        # from the global generator, so that a saved model keeps its state.
+        self._rng = make_generator(seed) if seed is not None else spawn_generator()
 
     def build(self, input_shape):
         check_input_rank(self, input_shape, self.rank + 2, self.layout)
