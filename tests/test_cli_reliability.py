@@ -199,3 +199,55 @@ def test_os_errors_of_any_command_are_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "cmd_summary", broken)  # build_parser binds it per call
     assert_one_line_error(run_cli("summary", "lenet5"), "stridenet summary: error:",
                           f"{tmp_path / 'x'}: Is a directory")
+
+
+# ---------------------------------------------------------- explain: absurd sizes
+@pytest.mark.parametrize("argv", [
+    ("conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel", "[[1]]", "--padding", "100000"),
+    ("conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel", "[[1]]",
+     "--padding", "[[0, 0], [0, 10000000000]]"),
+    ("conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel", "[[1, 1], [1, 1]]",
+     "--padding", "same", "--dilation", "100000"),
+    ("conv1d", "--input", "[1, 2, 3]", "--kernel", "[1]", "--padding", "causal",
+     "--dilation", "1"),  # fine: the control case (status 0)
+    ("conv1d", "--input", "[1, 2, 3]", "--kernel", "[1]", "--padding", "[0, 100000000]"),
+    ("backward", "--input", "[[1, 2], [3, 4]]", "--kernel", "[[1]]", "--dy", "[[1]]",
+     "--padding", "100000"),
+    ("maxpool", "--input", "[[1, 2], [3, 4]]", "--pool-size", "200001",
+     "--padding", "100000"),
+    ("avgpool", "--input", "[[1, 2], [3, 4]]", "--pool-size", "[1, 100000000]",
+     "--strides", "1", "--padding", "same"),
+    ("conv2d", "--input", json.dumps([[0] * 400] * 400), "--kernel", "[[1, 2], [3, 4]]"),
+])
+def test_explain_refuses_traces_too_large_to_compute(argv):
+    import time
+
+    started = time.perf_counter()
+    status, out, err = run_cli("explain", *argv)
+    assert time.perf_counter() - started < 10
+    if "causal" in argv:
+        assert status == 0, err
+        return
+    op = {"backward": "conv2d_backward", "maxpool": "max_pool2d",
+          "avgpool": "avg_pool2d"}.get(argv[0], argv[0])
+    assert_one_line_error((status, out, err), "stridenet explain: error:", f"{op}:",
+                          "too large to trace", "at most 100,000")
+
+
+def test_explain_traces_up_to_the_bound(tmp_path):
+    # 40 x 40 with a 3x3 kernel, padding 1: 1,600 cells of 9 products (14,400)
+    status, out, err = run_cli("explain", "conv2d", "--input", json.dumps([[1] * 40] * 40),
+                               "--kernel", "[[0, 1, 0], [1, 1, 1], [0, 1, 0]]",
+                               "--padding", "1", "--out", tmp_path / "t.txt")
+    assert status == 0, err
+    assert "wrote" in out and (tmp_path / "t.txt").stat().st_size > 1000
+
+
+def test_explain_write_errors_name_the_file(tmp_path):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "one.png").write_bytes(b"x")
+    for option in ("--out", "--gif", "--png"):
+        target = tmp_path / "one.png" / "sub"
+        result = run_cli("explain", "conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel",
+                         "[[1]]", option, target)
+        assert_one_line_error(result, "stridenet explain: error:", f"cannot write {target}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from ..io import atomic_writer
@@ -109,6 +110,75 @@ def add_explain_parser(subparsers):
     return ex
 
 
+# A trace keeps every product of every output cell as a Python object (about 300 bytes
+# and 20 microseconds each): 100,000 of them take a few seconds and ~30 MB, far more than
+# any example worth reading step by step; a padding of 100000 would ask for 10^10.
+MAX_TERMS = 100_000
+
+
+def _spatial(value, rank: int, image: bool):
+    """``(sizes, channels)`` of a JSON input (``image``) or kernel as the trace functions
+    read them: 2D x (H, W), (H, W, C), (1, H, W, C); 1D x (L,), (L, C), (1, L, C); a kernel
+    leads with its spatial sizes. None when the shape is not one of those (the trace
+    function then says what is wrong)."""
+    import numpy as np
+
+    try:
+        shape = np.shape(value)
+    except (TypeError, ValueError):  # ragged lists
+        return None
+    if image:
+        if len(shape) not in (rank, rank + 1, rank + 2):
+            return None
+        lead = 1 if len(shape) == rank + 2 else 0
+        return shape[lead:lead + rank], (shape[-1] if len(shape) > rank else 1)
+    return (shape[:rank], 1) if len(shape) >= rank else None
+
+
+def _check_size(cmd: str, x, window, strides, padding, dilation, ceil_mode=False) -> None:
+    """Refuse a trace of more than MAX_TERMS products (or a padded input of more than
+    MAX_TERMS cells) before anything is allocated. ``window``: the kernel (conv) or
+    the pool size; geometry the trace function cannot read is left for it to report."""
+    from ..ops.kernels.geometry import as_tuple, output_size, resolve_padding
+
+    rank = 1 if cmd == "conv1d" else 2
+    op = {"backward": "conv2d_backward", "maxpool": "max_pool2d",
+          "avgpool": "avg_pool2d"}.get(cmd, cmd)
+    x_parts = _spatial(x, rank, image=True)
+    if x_parts is None:
+        return
+    sizes, channels = x_parts
+    try:
+        if cmd in ("maxpool", "avgpool"):
+            ksizes = as_tuple(_tuples(window), rank, "pool_size")
+            steps = ksizes if strides is None else as_tuple(_tuples(strides), rank, "strides")
+            rates = (1,) * rank
+        else:
+            k_parts = _spatial(window, rank, image=False)
+            if k_parts is None:
+                return
+            ksizes = k_parts[0]
+            steps = as_tuple(_tuples(strides or 1), rank, "strides")
+            rates = as_tuple(_tuples(dilation), rank, "dilation_rate")
+        pads = resolve_padding(padding, sizes, ksizes, steps, rates, causal_ok=rank == 1)
+    except (TypeError, ValueError):
+        return
+    padded = [n + p0 + p1 for n, (p0, p1) in zip(sizes, pads)]
+    outs = [output_size(n, k, st, p0, p1, d, ceil_mode)
+            for n, k, st, (p0, p1), d in zip(sizes, ksizes, steps, pads, rates)]
+    terms = math.prod(outs) * math.prod(ksizes) * channels
+    cells = math.prod(padded) * channels
+    if max(terms, cells) > MAX_TERMS:
+        pool = cmd in ("maxpool", "avgpool")
+        what = (f"{terms:,} window cells to show" if terms >= cells
+                else f"a padded input of {cells:,} cells")
+        raise ValueError(f"{op}: too large to trace step by step: input "
+                         f"{'x'.join(map(str, sizes))}, {'pool' if pool else 'kernel'} "
+                         f"{'x'.join(map(str, ksizes))}, padding {padding!r}, strides "
+                         f"{steps}{'' if pool else f', dilation {rates}'} give {what}; "
+                         f"explain traces at most {MAX_TERMS:,}")
+
+
 def _trace(args):
     from . import avg_pool2d, conv1d, conv2d, conv2d_backward, max_pool2d
 
@@ -122,10 +192,12 @@ def _trace(args):
                   flip_kernel=args.flip,
                   bias=None if args.bias is None else _number(args.bias, "--bias"))
         kernel = _json(args.kernel, "--kernel")
+        _check_size(cmd, x, kernel, kw["strides"], padding, kw["dilation_rate"])
         if cmd == "backward":
             return conv2d_backward(x, kernel, _json(args.dy, "--dy"), **kw)
         return (conv2d if cmd == "conv2d" else conv1d)(x, kernel, **kw)
     pool = _geometry(args.pool_size, "--pool-size", ())
+    _check_size(cmd, x, pool, strides, padding, 1, ceil_mode=args.ceil_mode)
     if cmd == "maxpool":
         return max_pool2d(x, pool, strides, padding, ceil_mode=args.ceil_mode)
     return avg_pool2d(x, pool, strides, padding, count_include_pad=args.count_include_pad,
@@ -188,6 +260,10 @@ def run_explain(args, out=None) -> int:
         _run(args, out or sys.stdout)
     except (ValueError, TypeError, OSError) as e:
         print(f"stridenet explain: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError:  # a size the bound above did not foresee
+        print("stridenet explain: error: out of memory: the trace is too large; use "
+              "smaller sizes", file=sys.stderr)
         return 2
     return 0
 
