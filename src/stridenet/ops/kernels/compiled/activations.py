@@ -9,9 +9,9 @@ from ._jit import jit
 
 
 @jit
-def _relu_grad(out, g, y):
+def _relu_grad(out, g, y, zero):
     for i in range(out.shape[0]):
-        out[i] = g[i] if y[i] > 0 else 0.0
+        out[i] = g[i] if y[i] > 0 else zero
 
 
 @jit
@@ -22,7 +22,7 @@ def _tanh_grad(out, g, y, one):
 
 def relu_grad(worker, out, g, y):
     """out = g where y > 0, else +0.0 (g's inf and NaN pass unchanged where y > 0)."""
-    _relu_grad(out, g, y)
+    _relu_grad(out, g, y, out.dtype.type(0))
 
 
 def tanh_grad(worker, out, g, y):

@@ -20,12 +20,12 @@ from ._jit import jit
 def _forward(x, y, arg, kh, kw, sh, sw, pt, pl):
     n, h, w, c = x.shape
     oh, ow = y.shape[1], y.shape[2]
+    best = np.empty(c, x.dtype)  # the running max and its tap, per channel
+    tap = np.empty(c, np.int32)
     for im in range(n):
         for i in range(oh):
             for j in range(ow):
-                for ch in range(c):
-                    y[im, i, j, ch] = -np.inf
-                    arg[im, i, j, ch] = -1
+                first = True
                 for a in range(kh):
                     r = i * sh - pt + a
                     if r < 0 or r >= h:
@@ -34,13 +34,24 @@ def _forward(x, y, arg, kh, kw, sh, sw, pt, pl):
                         s = j * sw - pl + b
                         if s < 0 or s >= w:
                             continue
-                        t = a * kw + b
-                        for ch in range(c):
-                            v = x[im, r, s, ch]
-                            best = y[im, i, j, ch]
-                            if arg[im, i, j, ch] < 0 or v > best or (v != v and best == best):
-                                y[im, i, j, ch] = v
-                                arg[im, i, j, ch] = t
+                        t = np.int32(a * kw + b)
+                        cell = x[im, r, s]
+                        if first:  # the first real cell starts the max
+                            best[:] = cell
+                            tap[:] = t
+                            first = False
+                            continue
+                        for ch in range(c):  # branch-free, so the channel loop vectorises
+                            v = cell[ch]
+                            m = best[ch]
+                            take = (v > m) | ((v != v) & (m == m))
+                            best[ch] = v if take else m
+                            tap[ch] = t if take else tap[ch]
+                if first:  # no real cell (cannot happen with Keras/PyTorch padding rules)
+                    best[:] = -np.inf
+                    tap[:] = -1
+                y[im, i, j] = best
+                arg[im, i, j] = tap
 
 
 @jit
