@@ -10,8 +10,11 @@ from .inception import inception_block, small_inception
 from .lenet import lenet5
 from .mnist_cnn import mnist_cnn
 from .resnet import basic_block, bottleneck_block, cifar_resnet, resnet20
+from .video_series import c3d_small, fcn1d
 
 _BUILDERS = {
+    "c3d_small": c3d_small,
+    "fcn1d": fcn1d,
     "lenet5": lenet5,
     "mnist_cnn": mnist_cnn,
     "resnet20": resnet20,
@@ -33,6 +36,6 @@ def get(name, **kwargs):
 
 
 __all__ = [
-    "basic_block", "bottleneck_block", "cifar_resnet", "get", "inception_block", "lenet5",
-    "mnist_cnn", "names", "resnet20", "small_inception",
+    "basic_block", "bottleneck_block", "c3d_small", "cifar_resnet", "fcn1d", "get",
+    "inception_block", "lenet5", "mnist_cnn", "names", "resnet20", "small_inception",
 ]
