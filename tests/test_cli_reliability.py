@@ -251,3 +251,63 @@ def test_explain_write_errors_name_the_file(tmp_path):
         result = run_cli("explain", "conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel",
                          "[[1]]", option, target)
         assert_one_line_error(result, "stridenet explain: error:", f"cannot write {target}")
+
+
+# ------------------------------------------------------------------------ Ctrl-C
+def _interrupt_at_epoch(monkeypatch, stop_epoch):
+    """Ctrl-C as epoch ``stop_epoch`` (from 0) begins, raised inside fit as SIGINT is."""
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == stop_epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("stridenet.cli.train.LogLearningRate.on_epoch_begin", on_epoch_begin,
+                        raising=False)
+
+
+def _history_rows(folder):
+    import csv
+
+    with open(folder / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_ctrl_c_during_training_keeps_the_model_history_and_a_marker(tmp_path, monkeypatch):
+    _interrupt_at_epoch(monkeypatch, 1)
+    status, out, err = run_cli(*QUICK_RUN, "--epochs", 3, "--no-figures", "--out", tmp_path)
+    assert_one_line_error((status, out, err), "stridenet train: interrupted",
+                          "after 1 of 3 epochs", str(tmp_path), status=130)
+    model = sn.models.load_model(tmp_path / "model.safetensors")  # the model so far
+    assert model.name == "mnist_cnn"
+    assert [row["epoch"] for row in _history_rows(tmp_path)] == ["0"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["interrupted"] is True
+    assert metrics["epochs"] == 1 and metrics["epochs_planned"] == 3
+    assert metrics["train_loss"] == pytest.approx(float(_history_rows(tmp_path)[0]["loss"]))
+    assert "test_accuracy" not in metrics  # never evaluated: no number made up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "metrics.json",
+                                                          "model.safetensors"]
+
+
+def test_ctrl_c_in_the_first_epoch_still_marks_the_run(tmp_path, monkeypatch):
+    _interrupt_at_epoch(monkeypatch, 0)
+    status, out, err = run_cli(*QUICK_RUN, "--no-figures", "--out", tmp_path)
+    assert_one_line_error((status, out, err), "interrupted", "after 0 of 1 epochs",
+                          status=130)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and metrics["epochs"] == 0
+    assert "train_loss" not in metrics
+    sn.models.load_model(tmp_path / "model.safetensors")
+
+
+def test_ctrl_c_after_training_keeps_the_finished_model(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("stridenet.cli.train.score", interrupted)  # during the test set
+    status, out, err = run_cli(*QUICK_RUN, "--epochs", 2, "--no-figures", "--out", tmp_path)
+    assert_one_line_error((status, out, err), "interrupted", "after 2 of 2 epochs",
+                          status=130)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and metrics["epochs"] == 2
+    assert [row["epoch"] for row in _history_rows(tmp_path)] == ["0", "1"]
+    sn.models.load_model(tmp_path / "model.safetensors")

@@ -23,7 +23,14 @@ from .common import (
     write_json,
 )
 from .explore import EXPLORE_FILE
-from .run_folder import RUN_FILES, os_error_message, prepare_run_folder, save_model
+from .run_folder import (
+    RUN_FILES,
+    EpochLog,
+    finish_interrupted,
+    os_error_message,
+    prepare_run_folder,
+    save_model,
+)
 
 # The default recipe (SPEC section 3: >= 99.2% MNIST test accuracy within 3 epochs).
 # Adam warms up linearly for the first tenth of the steps, from 1/20 of the peak rate,
@@ -137,7 +144,7 @@ def _figures(folder, model, history, x_test, y_test, probs, class_names) -> list
 
 
 def cmd_train(args) -> int:
-    from .. import evaluation, optimizers, utils
+    from .. import optimizers, utils
 
     started = time.perf_counter()
     require_safetensors()
@@ -177,21 +184,54 @@ def cmd_train(args) -> int:
           f"learning rate {args.lr:g} (warm-up, cosine decay), seed {args.seed}"
           + (", augmented" if args.augment else ""))
     print(f"run folder: {folder}")
-    csv_path = os.path.join(folder, "history.csv")
+    run = {  # what metrics.json says of every run, finished or interrupted
+        "dataset": key, "model": model_name, "parameters": model.count_params(),
+        "seed": args.seed, "epochs_planned": args.epochs, "batch_size": args.batch_size,
+        "augment": bool(args.augment), "train_images": int(n_fit),
+        "test_images": int(len(x_test)), "optimizer": optimizers.serialize(optimizer),
+        "stridenet_version": __version__,
+    }
+    epochs, train_time = EpochLog(), None
     fit_started = time.perf_counter()
     try:
-        history = trainer.fit(x_train, y_train, batch_size=args.batch_size,
-                              epochs=args.epochs, validation_split=args.validation_split,
-                              verbose=1, callbacks=[LogLearningRate(), CSVLogger(csv_path)])
-    except OSError as err:  # history.csv on a disk that filled up, say
+        history = _fit(trainer, model, model_path, x_train, y_train, args,
+                       [LogLearningRate(), CSVLogger(os.path.join(folder, "history.csv")),
+                        epochs])
+        train_time = time.perf_counter() - fit_started
+        save_model(model, model_path, "training finished")  # first: nothing later can lose it
+        epochs.model_saved = True
+        return _report(args, folder, model, history, run, (x_test, y_test), class_names,
+                       train_time, started)
+    except KeyboardInterrupt:  # Ctrl-C: keep what there is, and say the run was cut short
+        now = time.perf_counter()
+        return finish_interrupted(model, folder, run, epochs, train_time or now - fit_started,
+                                  now - started)
+
+
+def _fit(trainer, model, model_path, x_train, y_train, args, callbacks):
+    """``trainer.fit`` with the recipe's arguments; a file-system error (history.csv on a
+    disk that filled up, say) saves the model so far and is one line."""
+    try:
+        return trainer.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
+                           validation_split=args.validation_split, verbose=1,
+                           callbacks=callbacks)
+    except OSError as err:
         save_model(model, model_path, f"training stopped ({os_error_message(err)})")
         raise CLIError(f"training stopped: {os_error_message(err)}; the model so far is "
                        f"saved in {model_path}") from None
-    train_time = time.perf_counter() - fit_started
-    epochs_run = len(history.history.get("loss", []))
-    images_per_s = n_fit * epochs_run / train_time if train_time > 0 else float("nan")
 
-    save_model(model, model_path, "training finished")  # first: nothing later can lose it
+
+def _report(args, folder, model, history, run, test_set, class_names, train_time,
+            started) -> int:
+    """Evaluate the saved model on the test set and write the figures and metrics.json;
+    a file that cannot be written is reported after the others are."""
+    from .. import evaluation
+
+    x_test, y_test = test_set
+    key, model_path = run["dataset"], os.path.join(folder, "model.safetensors")
+    epochs_run = len(history.history.get("loss", []))
+    images_per_s = (run["train_images"] * epochs_run / train_time if train_time > 0
+                    else float("nan"))
     failed = []  # files that could not be written, reported once the rest are
     probs, test_loss, test_accuracy = score(model, x_test, y_test)
     y_pred = probs.argmax(axis=-1)
@@ -215,17 +255,13 @@ def cmd_train(args) -> int:
 
     wall = time.perf_counter() - started
     metrics = {
-        "dataset": key, "model": model_name, "parameters": model.count_params(),
-        "seed": args.seed, "epochs": epochs_run, "batch_size": args.batch_size,
-        "augment": bool(args.augment), "train_images": int(n_fit),
-        "test_images": int(len(x_test)), "optimizer": optimizers.serialize(optimizer),
+        **run, "interrupted": False, "epochs": epochs_run,
         "test_loss": test_loss, "test_accuracy": test_accuracy,
         "train_loss": history.history["loss"][-1],
         "train_accuracy": history.history["accuracy"][-1],
         "train_time_s": train_time, "wall_time_s": wall, "train_images_per_s": images_per_s,
         "per_class": report, "files": ["model.safetensors", "history.csv", "metrics.json",
                                        *[os.path.basename(p) for p in figures]],
-        "stridenet_version": __version__,
     }
     metrics_path = os.path.join(folder, "metrics.json")
     try:
