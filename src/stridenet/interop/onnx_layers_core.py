@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .onnx_graph import LAST, Value, axis_in
-from .onnx_registry import UnsupportedLayer, _fn_name, _np, activation, converter
+from .onnx_registry import UnsupportedLayer, activation, activation_name, array_of, converter
 
 # -- dense, normalisation ----------------------------------------------------------------
 
@@ -13,12 +13,12 @@ from .onnx_registry import UnsupportedLayer, _fn_name, _np, activation, converte
 @converter("Dense")
 def _dense(g, layer, inputs):
     x = g.as_last(inputs[0])  # (..., I) @ (I, units)
-    y = g.node("MatMul", [x.name, g.const(_np(layer.kernel), f"{layer.name}/kernel")],
+    y = g.node("MatMul", [x.name, g.const(array_of(layer.kernel), f"{layer.name}/kernel")],
                f"{layer.name}/matmul")
     if layer.bias is not None:
-        y = g.node("Add", [y, g.const(_np(layer.bias), f"{layer.name}/bias")], layer.name)
+        y = g.node("Add", [y, g.const(array_of(layer.bias), f"{layer.name}/bias")], layer.name)
     out = Value(y, layer.compute_output_shape(x.shape), LAST)
-    return activation(g, out, _fn_name(layer.activation), layer.name)
+    return activation(g, out, activation_name(layer.activation), layer.name)
 
 
 @converter("BatchNormalization")
@@ -26,9 +26,9 @@ def _batch_norm(g, layer, inputs):
     """Inference form (moving statistics) in one node, with the layer's epsilon."""
     x = inputs[0]
     c = x.shape[layer.axis]
-    gamma = np.ones(c) if layer.gamma is None else _np(layer.gamma)
-    beta = np.zeros(c) if layer.beta is None else _np(layer.beta)
-    params = [gamma, beta, _np(layer.moving_mean), _np(layer.moving_variance)]
+    gamma = np.ones(c) if layer.gamma is None else array_of(layer.gamma)
+    beta = np.zeros(c) if layer.beta is None else array_of(layer.beta)
+    params = [gamma, beta, array_of(layer.moving_mean), array_of(layer.moving_variance)]
     names = ["gamma", "beta", "moving_mean", "moving_variance"]
     if layer.axis % x.rank == x.rank - 1:  # the channel axis: axis 1 in channels-first form
         xf = g.as_first(x) if x.rank >= 3 else x
@@ -57,8 +57,8 @@ def _layer_norm(g, layer, inputs):
         raise UnsupportedLayer(f"{layer.name} (LayerNormalization): axes {layer.axis} are not "
                                f"the trailing axes; ONNX LayerNormalization needs those")
     pshape = [x.shape[a] for a in axes]
-    gamma = np.ones(pshape) if layer.gamma is None else _np(layer.gamma).reshape(pshape)
-    beta = np.zeros(pshape) if layer.beta is None else _np(layer.beta).reshape(pshape)
+    gamma = np.ones(pshape) if layer.gamma is None else array_of(layer.gamma).reshape(pshape)
+    beta = np.zeros(pshape) if layer.beta is None else array_of(layer.beta).reshape(pshape)
     y = g.node("LayerNormalization", [x.name, g.const(gamma, f"{layer.name}/gamma"),
                                       g.const(beta, f"{layer.name}/beta")], layer.name,
                axis=axes[0], epsilon=float(layer.epsilon))
@@ -169,7 +169,7 @@ def _normalization(g, layer, inputs):
     if getattr(layer, "input_mean", None) is not None:
         mean, var = np.asarray(layer._mean), np.asarray(layer._variance)
     else:
-        mean, var = _np(layer.mean), _np(layer.variance)
+        mean, var = array_of(layer.mean), array_of(layer.variance)
     from ..layers.preprocessing_numeric import _EPSILON
 
     std = np.maximum(np.sqrt(var.astype(np.float64)), _EPSILON)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .onnx_graph import FIRST, LAST, Value, axis_in
-from .onnx_registry import UnsupportedLayer, _fn_name, _np, _pads, activation, converter
+from .onnx_registry import (
+    UnsupportedLayer,
+    activation,
+    activation_name,
+    array_of,
+    converter,
+    explicit_pads,
+)
 
 # -- convolutions ------------------------------------------------------------------
 
@@ -17,7 +24,7 @@ def _conv_node(g, layer, x, kernel, bias, strides, padding, dilation, groups, fl
         kernel = kernel[tuple([slice(None, None, -1)] * rank)]
     w = kernel.transpose(rank + 1, rank, *range(rank))  # (F, C_in / groups, k1..kr)
     ksize = list(kernel.shape[:rank])
-    pads = _pads(layer, x, ksize, strides, dilation, padding, causal_ok=rank == 1)
+    pads = explicit_pads(layer, x, ksize, strides, dilation, padding, causal_ok=rank == 1)
     xf = g.as_first(x)
     ins = [xf.name, g.const(w, f"{layer.name}/kernel")]
     if bias is not None:
@@ -30,41 +37,41 @@ def _conv_node(g, layer, x, kernel, bias, strides, padding, dilation, groups, fl
 @converter("Conv1D", "Conv2D", "Conv3D")
 def _conv(g, layer, inputs):
     x = inputs[0]
-    bias = None if layer.bias is None else _np(layer.bias)
-    y = _conv_node(g, layer, x, _np(layer.kernel), bias, layer.strides, layer.padding,
+    bias = None if layer.bias is None else array_of(layer.bias)
+    y = _conv_node(g, layer, x, array_of(layer.kernel), bias, layer.strides, layer.padding,
                    layer.dilation_rate, layer.groups, getattr(layer, "flip_kernel", False))
     shape = layer.compute_output_shape(x.shape)
-    return activation(g, Value(y, shape, FIRST), _fn_name(layer.activation), layer.name)
+    return activation(g, Value(y, shape, FIRST), activation_name(layer.activation), layer.name)
 
 
 @converter("DepthwiseConv2D", "DepthwiseConv1D")
 def _depthwise(g, layer, inputs):
     x = inputs[0]
-    k = _np(layer.kernel)  # (k.., C, M)
+    k = array_of(layer.kernel)  # (k.., C, M)
     rank = k.ndim - 2
     c, m = k.shape[-2:]
     k = k.reshape(*k.shape[:rank], 1, c * m)  # output channel c*M + m belongs to group c
-    bias = None if layer.bias is None else _np(layer.bias)
+    bias = None if layer.bias is None else array_of(layer.bias)
     y = _conv_node(g, layer, x, k, bias, layer.strides, layer.padding, layer.dilation_rate, c)
     shape = layer.compute_output_shape(x.shape)
-    return activation(g, Value(y, shape, FIRST), _fn_name(layer.activation), layer.name)
+    return activation(g, Value(y, shape, FIRST), activation_name(layer.activation), layer.name)
 
 
 @converter("SeparableConv1D", "SeparableConv2D")
 def _separable(g, layer, inputs):
     x = inputs[0]
-    dk = _np(layer.depthwise_kernel)  # (k.., C, M)
+    dk = array_of(layer.depthwise_kernel)  # (k.., C, M)
     rank = dk.ndim - 2
     c, m = dk.shape[-2:]
     dk = dk.reshape(*dk.shape[:rank], 1, c * m)
     mid = _conv_node(g, layer, x, dk, None, layer.strides, layer.padding, layer.dilation_rate, c)
     mid_shape = (x.shape[0], *layer.compute_output_shape(x.shape)[1:-1], c * m)
-    pk = _np(layer.pointwise_kernel)
-    bias = None if layer.bias is None else _np(layer.bias)
+    pk = array_of(layer.pointwise_kernel)
+    bias = None if layer.bias is None else array_of(layer.bias)
     y = _conv_node(g, layer, Value(mid, mid_shape, FIRST), pk, bias, (1,) * rank, "valid",
                    (1,) * rank, 1)
     shape = layer.compute_output_shape(x.shape)
-    return activation(g, Value(y, shape, FIRST), _fn_name(layer.activation), layer.name)
+    return activation(g, Value(y, shape, FIRST), activation_name(layer.activation), layer.name)
 
 
 # -- pooling ------------------------------------------------------------------------
@@ -75,7 +82,7 @@ def _separable(g, layer, inputs):
 def _pool(g, layer, inputs):
     x = inputs[0]
     size, strides = list(layer.pool_size), list(layer.strides)
-    pads = _pads(layer, x, size, strides, [1] * len(size), layer.padding)
+    pads = explicit_pads(layer, x, size, strides, [1] * len(size), layer.padding)
     xf = g.as_first(x)
     if type(layer).__name__.startswith("Max"):
         y = g.node("MaxPool", [xf.name], layer.name, kernel_shape=size, strides=strides,
@@ -107,7 +114,7 @@ def _conv_transpose(g, layer, inputs):
     from ..ops.kernels.geometry import same_padding
 
     x = inputs[0]
-    k = _np(layer.kernel)  # (k1..kr, F, C_in)
+    k = array_of(layer.kernel)  # (k1..kr, F, C_in)
     rank = k.ndim - 2
     w = k.transpose(rank + 1, rank, *range(rank))  # (C_in, F, k1..kr)
     shape = layer.compute_output_shape(x.shape)
@@ -126,11 +133,11 @@ def _conv_transpose(g, layer, inputs):
     xf = g.as_first(x)
     ins = [xf.name, g.const(w, f"{layer.name}/kernel")]
     if layer.bias is not None:
-        ins.append(g.const(_np(layer.bias), f"{layer.name}/bias"))
+        ins.append(g.const(array_of(layer.bias), f"{layer.name}/bias"))
     y = g.node("ConvTranspose", ins, layer.name, kernel_shape=list(layer.kernel_size),
                strides=list(layer.strides), dilations=list(layer.dilation_rate),
                pads=begin + end, output_padding=extra)
-    return activation(g, Value(y, shape, FIRST), _fn_name(layer.activation), layer.name)
+    return activation(g, Value(y, shape, FIRST), activation_name(layer.activation), layer.name)
 
 
 @converter("UpSampling1D", "UpSampling2D", "UpSampling3D")

@@ -40,7 +40,7 @@ class UnsupportedLayer(ValueError):
     """A layer (or a layer argument) that has no ONNX counterpart."""
 
 
-def _np(var) -> np.ndarray:
+def array_of(var) -> np.ndarray:
     return np.asarray(var.data if hasattr(var, "data") else var)
 
 
@@ -48,7 +48,8 @@ def _spatial(x: Value) -> tuple:
     return tuple(x.shape[1:-1])
 
 
-def _pads(layer, x: Value, kernel, strides, dilation, padding, causal_ok=False) -> list[int]:
+def explicit_pads(layer, x: Value, kernel, strides, dilation, padding,
+                  causal_ok=False) -> list[int]:
     """Explicit ONNX pads [b1..bk, e1..ek]; Keras 'same' puts the odd cell at the end."""
     from ..ops.kernels.geometry import resolve_padding
 
@@ -63,30 +64,25 @@ def _pads(layer, x: Value, kernel, strides, dilation, padding, causal_ok=False) 
     return [p[0] for p in pads] + [p[1] for p in pads]
 
 
-def _out(x: Value, shape, layout=None) -> Value:
-    return Value(x.name, tuple(shape), x.layout if layout is None else layout)
-
-
 # -- activations ------------------------------------------------------------------
 
 
 def activation(g: GraphBuilder, x: Value, name: str, base: str, **params) -> Value:
     """The Keras activation ``name`` on ``x`` (any layout; softmax along the channels)."""
-    h = g
     if name in ("linear", None):
         return x
     simple = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
     if name in simple:
-        return h.unary(simple[name], x, f"{base}/{name}")
+        return g.unary(simple[name], x, f"{base}/{name}")
     if name in ("softmax", "log_softmax"):
         axis = axis_in(x.layout, params.get("axis", -1), x.rank)
         op = "Softmax" if name == "softmax" else "LogSoftmax"
-        return h.unary(op, x, f"{base}/{name}", axis=axis)
+        return g.unary(op, x, f"{base}/{name}", axis=axis)
     if name == "leaky_relu":
-        return h.unary("LeakyRelu", x, f"{base}/{name}",
+        return g.unary("LeakyRelu", x, f"{base}/{name}",
                        alpha=float(params.get("negative_slope", 0.2)))
     if name == "elu":
-        return h.unary("Elu", x, f"{base}/{name}", alpha=float(params.get("alpha", 1.0)))
+        return g.unary("Elu", x, f"{base}/{name}", alpha=float(params.get("alpha", 1.0)))
     if name == "gelu":
         # x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); ONNX Gelu needs opset 20
         half, one = g.const(np.array(0.5), f"{base}/half"), g.const(np.array(1.0), f"{base}/one")
@@ -99,7 +95,7 @@ def activation(g: GraphBuilder, x: Value, name: str, base: str, **params) -> Val
     raise UnsupportedLayer(f"activation {name!r} has no ONNX converter")
 
 
-def _fn_name(fn) -> str:
+def activation_name(fn) -> str:
     from .. import activations
 
     return activations.serialize(fn)
@@ -107,7 +103,7 @@ def _fn_name(fn) -> str:
 
 @converter("Activation")
 def _activation_layer(g, layer, inputs):
-    return activation(g, inputs[0], _fn_name(layer.activation), layer.name)
+    return activation(g, inputs[0], activation_name(layer.activation), layer.name)
 
 
 @converter("ReLU")
@@ -151,7 +147,7 @@ def _softmax(g, layer, inputs):
 @converter("PReLU")
 def _prelu(g, layer, inputs):
     x = g.as_last(inputs[0])  # alpha has the input's (non-batch) shape, channels last
-    alpha = g.const(_np(layer.alpha), f"{layer.name}/alpha")
+    alpha = g.const(array_of(layer.alpha), f"{layer.name}/alpha")
     return Value(g.node("PRelu", [x.name, alpha], layer.name), x.shape, LAST)
 
 
