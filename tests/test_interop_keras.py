@@ -129,7 +129,7 @@ def _zoo(name):
     return model
 
 
-@pytest.mark.parametrize("name", ["lenet5", "mnist_cnn", "resnet20", "small_inception"])
+@pytest.mark.parametrize("name", sn.zoo.names())
 def test_round_trip_through_keras_archive(name, tmp_path):
     model = _zoo(name)
     model.compile(optimizer=sn.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
