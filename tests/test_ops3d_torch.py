@@ -300,7 +300,7 @@ def test_bilinear_upsampling_matches_torch(torch, n, h, w, c, sh, sw, seed):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=200)
 @given(kind=st.sampled_from(["crop1d", "crop2d", "crop3d", "pad3d"]), n=st.integers(1, 2),
        size=st.tuples(*[st.integers(1, 6)] * 3), c=st.integers(1, 3),
        amounts=st.tuples(*[st.tuples(st.integers(0, 3), st.integers(0, 3))] * 3),
