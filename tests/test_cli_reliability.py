@@ -251,6 +251,18 @@ def test_explain_write_errors_name_the_file(tmp_path):
         result = run_cli("explain", "conv2d", "--input", "[[1, 2], [3, 4]]", "--kernel",
                          "[[1]]", option, target)
         assert_one_line_error(result, "stridenet explain: error:", f"cannot write {target}")
+    for option in ("--out", "--gif", "--png"):  # the temporary file's name, an errno: never
+        target = f"/proc/stridenet-{option[2:]}"
+        status, out, err = run_cli("explain", "conv2d", "--input", "[[1, 2], [3, 4]]",
+                                   "--kernel", "[[1]]", option, target)
+        assert_one_line_error((status, out, err), f"cannot write {target}: No such file")
+        assert "Errno" not in err and "~" not in err
+    status, out, err = run_cli("explain", "edges", "--out", "/proc/stridenet-edges.png")
+    assert_one_line_error((status, out, err), "cannot write /proc/stridenet-edges.png: No such")
+    assert "Errno" not in err
+    status, out, err = run_cli("explain", "edges", "--image", tmp_path / "gone.png")
+    assert_one_line_error((status, out, err), "no such image file")
+    assert "cannot write" not in err  # a missing photo is not a write error
 
 
 # ------------------------------------------------------------------------ Ctrl-C

@@ -9,6 +9,7 @@ returns the exit status: 0, or 2 with a message on stderr for bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -205,8 +206,20 @@ def _trace(args):
 
 
 def _write(path: str, text: str) -> None:
-    with atomic_writer(path, "w") as f:
+    with _writing(path), atomic_writer(path, "w") as f:
         f.write(text)
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """An OSError while writing ``path`` names ``path`` and the reason, not the temporary
+    file the atomic write went through or an errno."""
+    try:
+        yield
+    except OSError as err:
+        if str(err).startswith("cannot write"):  # already says which file and why
+            raise
+        raise OSError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def _run(args, out) -> None:
@@ -222,9 +235,11 @@ def _run(args, out) -> None:
             print(f"padding {size.note}", file=out)
         return
     if cmd == "edges":
-        from .edges import edge_demo
+        from .edges import edge_demo, save_grid
 
-        demo = edge_demo(path=args.image, out=args.out)
+        demo = edge_demo(path=args.image)  # read first: its errors are not write errors
+        with _writing(args.out):
+            demo.out = save_grid(demo, args.out)
         h, w = demo.image.shape
         print(f"wrote {demo.out}: the {h}x{w} photograph and its {len(demo.responses)} edge "
               f"responses ({', '.join(demo.responses)}) + the Sobel magnitude", file=out)
@@ -244,13 +259,15 @@ def _run(args, out) -> None:
     else:
         print(text, file=out)
     if args.gif:
-        trace.save_gif(args.gif)
+        with _writing(args.gif):
+            trace.save_gif(args.gif)
         print(f"wrote {args.gif}", file=out)
     if args.png:
         from .figures import save_figure
 
         cell = _json(args.cell, "--cell")
-        save_figure(trace, args.png, cell=cell if isinstance(cell, int) else tuple(cell))
+        with _writing(args.png):
+            save_figure(trace, args.png, cell=cell if isinstance(cell, int) else tuple(cell))
         print(f"wrote {args.png}", file=out)
 
 
