@@ -26,7 +26,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import tempfile
 import threading
 
 import numpy as np
@@ -81,6 +80,8 @@ def cache_dir() -> str:
 
 
 def _writable(path: str) -> bool:
+    import tempfile  # here, not at import: stridenet's import stays lean
+
     try:
         os.makedirs(path, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
