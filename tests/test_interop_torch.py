@@ -317,3 +317,8 @@ class _Odd(L.Layer):
 
     def call(self, inputs, training=False):
         return inputs * self.w
+
+
+def test_load_model_on_a_pt_file_points_to_load_torch_state_dict():
+    with pytest.raises(ValueError, match="PyTorch file.*load_torch_state_dict"):
+        sn.models.load_model(str(FIXTURES / "torch_lenet.pt"))

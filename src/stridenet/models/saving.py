@@ -177,6 +177,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True):  # noqa: A0
         from ..interop import load_keras_model
 
         return load_keras_model(path, custom_objects=custom_objects, compile=compile)
+    if _keras_suffix(path, (".pt", ".pth")):
+        raise ValueError(f"file {path} is a PyTorch file: it holds weights, not a model; build "
+                         f"the model and call sn.utils.load_torch_state_dict(model, {path!r})")
     kind, config, tensors = _read(path)
     if kind != "model":
         raise ValueError(f"file {path} holds only weights (written by save_weights): build "
