@@ -150,20 +150,21 @@ def test_col2im_twins_agree_bit_for_bit(numba_twins, dtype, strides, dilation, p
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_conv_input_gradient_by_col2im_equal_on_both_paths(dtype):
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_conv_gradients_by_col2im_equal_on_both_paths(numba_twins, dtype, activation):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((4, 11, 10, 3)).astype(dtype)
     w = rng.standard_normal((3, 3, 3, 8)).astype(dtype)  # C < F: the col2im path
 
     def grads():
-        xt = sn.Tensor(x, requires_grad=True)
-        y = sn.ops.conv2d(xt, sn.Tensor(w), strides=2, padding=1)
+        xt, wt = sn.Tensor(x, requires_grad=True), sn.Tensor(w, requires_grad=True)
+        y = sn.ops.conv2d(xt, wt, strides=2, padding=1, activation=activation)
         (y * y).sum().backward()
-        return xt.grad.copy()
+        return xt.grad.copy(), wt.grad.copy()
 
-    expected, got = both(grads)
-    backend.set_kernel_mode(None)
-    np.testing.assert_array_equal(got, expected)
+    (dx0, dw0), (dx1, dw1) = both(grads)
+    np.testing.assert_array_equal(dx1, dx0)
+    np.testing.assert_array_equal(dw1, dw0)  # the fused relu's mask feeds dw too
 
 
 # --- max pooling with stored winning taps ---------------------------------------------------

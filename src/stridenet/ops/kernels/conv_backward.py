@@ -58,8 +58,11 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         rows = (n1 - n0) * oh * ow
         g = dy[n0:n1].reshape(rows, f)
         if cache.y is not None:  # fused relu: the gradient passes where y > 0
-            mask = cache.y[n0:n1].reshape(rows, f) > 0
-            g = select(g, mask, parallel.scratch("g", g.shape, dtype))
+            masked = parallel.scratch("g", g.shape, dtype)
+            y_flat = cache.y[n0:n1].reshape(-1)
+            backend.twin(_relu_mask, "activations.relu_grad", g, y_flat)(
+                worker, masked.reshape(-1), g.reshape(-1), y_flat)
+            g = masked
         if need_b:
             dbs[worker] += np.ones(rows, dtype) @ g  # a BLAS row sum
         if need_w and cache.winograd:
@@ -111,6 +114,11 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         for k in range(1, used):
             db += dbs[k]
     return dx, dw, db
+
+
+def _relu_mask(worker, out, g, y):
+    """out = g where y > 0, else +0.0 (flat arrays; NumPy twin of the compiled relu mask)."""
+    select(g, y > 0, out=out)
 
 
 def _rotated(w: np.ndarray) -> np.ndarray:
