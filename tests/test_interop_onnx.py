@@ -318,3 +318,13 @@ def test_committed_onnx_fixture(tmp_path):
     for a, b in zip(fresh.graph.initializer, committed.graph.initializer):
         np.testing.assert_array_equal(onnx.numpy_helper.to_array(a),
                                       onnx.numpy_helper.to_array(b))
+
+
+def test_float64_model_exports_as_float32(tmp_path):
+    model = _seq((8, 8, 2), L.Conv2D(3, 3, padding="same", dtype="float64"),
+                 L.BatchNormalization(dtype="float64"), L.MaxPooling2D(), L.Flatten(),
+                 L.Dense(2, dtype="float64"))
+    x = _x((8, 8, 2)).astype(np.float64)
+    outs, proto = _run(model, x.astype(np.float32), tmp_path)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert np.abs(outs[0] - model.predict(x, verbose=0)).max() < TOL

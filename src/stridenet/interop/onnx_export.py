@@ -4,7 +4,8 @@ The graph takes and returns channels-last tensors, as the model does, with a dyn
 batch axis ("batch"); inside, convolutions and pooling run channels first (see
 ``onnx_graph``). Weights are stored as initializers. Each layer is translated by the
 converter registered for its class (``onnx_layers``); nested models are inlined.
-Before writing, ``onnx.checker.check_model(full_check=True)`` must pass.
+Before writing, ``onnx.checker.check_model(full_check=True)`` must pass. The graph computes
+in float32, also for a float64 model (ONNX runtimes implement convolutions in float32).
 """
 
 from __future__ import annotations
@@ -97,10 +98,10 @@ def build_onnx(model, opset_version=None):
     if missing:
         raise UnsupportedLayer(f"model {model.name!r} cannot be exported to ONNX: no converter "
                                f"for layer(s) {', '.join(missing)}")
-    weights = model.weights
-    dtype = weights[0].data.dtype if weights else np.dtype(np.float32)
-    elem = TensorProto.DOUBLE if dtype == np.float64 else TensorProto.FLOAT
-    g = GraphBuilder(np.float64 if dtype == np.float64 else np.float32)
+    # float32 throughout, float64 models too: what ONNX runtimes implement (onnxruntime
+    # has no float64 Conv on the CPU)
+    elem = TensorProto.FLOAT
+    g = GraphBuilder(np.float32)
     ins, shapes, _, _ = _calls(model)
     in_names = [g.fresh(f"input_{i}" if len(ins) > 1 else "input") for i in range(len(ins))]
     outs = _emit(g, model, [Value(n, s) for n, s in zip(in_names, shapes)])
