@@ -253,3 +253,16 @@ def test_a_list_batch_for_a_two_input_model_gets_a_hint():
     with pytest.raises(ValueError, match=r"a list batch is read as \(x, y, \.\.\.\)"):
         model.predict(iter([[x1, x2]]), verbose=0)
     assert model.predict(iter([([x1, x2],)]), verbose=0).shape == (5, 3)
+
+
+def test_generators_are_refused_under_a_multi_rank_launch(monkeypatch):
+    from stridenet.models import distributed
+
+    monkeypatch.setattr(distributed, "data_parallel", lambda model: object())
+    x, y = data()
+    model = small_model()
+    for call in (lambda: model.fit(Seq(x, y), verbose=0),
+                 lambda: model.evaluate(Seq(x, y), verbose=0),
+                 lambda: model.predict(Seq(x, y), verbose=0)):
+        with pytest.raises(ValueError, match="on several MPI ranks takes arrays only"):
+            call()

@@ -18,9 +18,19 @@ from .. import metrics as metrics_mod
 from ..autograd import no_grad
 from ..ops.kernels.parallel import blas_single_threaded
 from . import data_adapter as D
+from . import distributed as DP
 from . import generators as GEN
 from . import validation as V
 from .progress import ProgressBar
+
+
+def _single_process(model, call: str) -> None:
+    """Batches from a generator cannot be shared out over MPI ranks: each rank would train
+    its own model on its own batches, so a multi-rank launch is refused."""
+    if DP.data_parallel(model) is not None:
+        raise ValueError(f"{call} on several MPI ranks takes arrays only: generators, "
+                         "iterables, PyDataset-like sequences and steps/steps_per_epoch are "
+                         "for one process")
 
 
 def _training_source(model, x, y, sample_weight, batch_size, steps, validation_split):
@@ -82,6 +92,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     from .. import callbacks as cb_mod
 
     model._require_compiled()
+    _single_process(model, "fit")
     epochs, initial_epoch = D.int_arg(epochs, "epochs"), D.int_arg(initial_epoch,
                                                                    "initial_epoch")
     verbose, shuffle = D.verbose_of(verbose, auto=1), D.bool_arg(shuffle, "shuffle")
@@ -190,6 +201,7 @@ def evaluate_source(model, src, verbose, callbacks) -> dict:
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, callbacks, steps) -> dict:
     model._require_compiled()
+    _single_process(model, "evaluate")
     verbose = D.verbose_of(verbose, auto=1)
     src = _as_source(model, x, y, sample_weight, batch_size, steps, need_y=True)
     return evaluate_source(model, src, verbose, callbacks)
@@ -199,6 +211,7 @@ def predict(model, x, batch_size, verbose, callbacks, steps):
     """The outputs for every batch's x (targets, if the batches have them, are ignored)."""
     from .. import callbacks as cb_mod
 
+    _single_process(model, "predict")
     verbose = D.verbose_of(verbose, auto=0)
     src = _as_source(model, x, None, None, batch_size, steps, need_y=False)
     bar = ProgressBar(src.steps, verbose)
