@@ -212,6 +212,28 @@ def test_arbitrary_objects_refused(tmp_path):
         read_torch_file(path)
 
 
+def test_huge_strided_tensor_refused(tmp_path):
+    """Stride 0 over a one-element storage may not ask for 10^12 elements."""
+    torch = _torch()
+    path = tmp_path / "big.pt"
+    torch.save({"w": torch.ones(1)}, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    pkl = next(n for n in members if n.endswith("data.pkl"))
+    # in the pickle, size (1,) then stride (1,) are "K\x01\x85" (BININT1 1, TUPLE1):
+    # make them (10**6, 10**6) and (0, 0)
+    old = members[pkl]
+    new = old.replace(b"K\x01\x85", b"J@B\x0f\x00J@B\x0f\x00\x86", 1)
+    new = new.replace(b"K\x01\x85", b"K\x00K\x00\x86", 1)
+    assert new.count(b"J@B\x0f\x00") == 2 and new != old
+    members[pkl] = new
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="repeats its storage"):
+        read_torch_file(path)
+
+
 def test_bad_pt_files(tmp_path):
     torch = _torch()
     good = tmp_path / "good.pt"

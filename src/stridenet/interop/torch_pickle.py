@@ -48,6 +48,10 @@ def _rebuild_tensor(storage, offset, size, stride, *_ignored):
         raise ValueError(f"tensor of size {size} with stride {stride} is malformed")
     if 0 in size:
         return np.zeros(size, dtype=flat.dtype)
+    if int(np.prod(size, dtype=np.float64)) > 1024 * max(flat.size, 1):
+        # stride 0 repeats cells: a few bytes could otherwise ask for terabytes
+        raise ValueError(f"tensor of size {size} repeats its storage of {flat.size} elements "
+                         f"more than 1024 times; refused")
     last = int(offset) + sum((n - 1) * s for n, s in zip(size, stride))
     if offset < 0 or last >= flat.size:
         raise ValueError(f"tensor of size {size}, stride {stride}, offset {offset} reaches "
