@@ -252,7 +252,8 @@ def test_small_inception_forward(shape, capsys):
 
 # --------------------------------------------------------------------------- get()
 def test_get_builds_by_name_and_lists_known_names_on_error():
-    assert zoo.names() == ["lenet5", "mnist_cnn", "resnet20", "small_inception"]
+    assert zoo.names() == ["c3d_small", "fcn1d", "lenet5", "mnist_cnn", "resnet20",
+                           "small_inception"]
     model = zoo.get("lenet5", num_classes=3)
     assert model(_x((2, 28, 28, 1))).shape == (2, 3)
     assert zoo.get("ResNet20").name == "resnet20"
