@@ -22,8 +22,6 @@ be written, the kernels compile in each process instead, without an error.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
 import threading
@@ -43,6 +41,8 @@ def _resolve(value: str) -> str:
         raise ValueError(f"{ENV} must be one of {', '.join(_CHOICES)}, got {value!r}")
     if choice == "numpy":
         return "numpy"
+    import importlib.util  # here, not at import: stridenet's import stays lean
+
     available = importlib.util.find_spec("numba") is not None
     if choice == "numba" and not available:
         raise ImportError(f"{ENV}=numba asks for the compiled kernels, but numba is not "
@@ -124,6 +124,8 @@ def load(concept: str):
             module = _state["modules"].get(concept)
             if module is None:
                 caching()
+                import importlib
+
                 module = importlib.import_module(f"{__package__}.compiled.{concept}")
                 _state["modules"][concept] = module
     return module
