@@ -166,11 +166,11 @@ def test_workers_hold_one_blas_thread_whichever_thread_calls(two_workers):
     seen = []
 
     def chunk(worker, n0, n1):
-        seen.extend(blas_threads())
+        seen.append(blas_threads())  # every BLAS library loaded (torch may bring another)
 
     used = _in_thread(parallel.run_chunks, chunk, 8, 1)
     assert used == 2 and len(seen) == 8
-    assert set(seen) == {1}
+    assert {n for counts in seen for n in counts} == {1}
     assert blas_threads() == before  # given back when the last block closes
 
 
