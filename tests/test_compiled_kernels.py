@@ -92,6 +92,20 @@ def test_bad_kernel_mode_is_a_clear_error(monkeypatch):
         backend.set_kernel_mode(None)
 
 
+def test_without_numba_auto_runs_numpy_and_numba_is_an_import_error(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "numba" else real(name, *a))
+    try:
+        backend.set_kernel_mode("auto")
+        assert backend.kernel_mode() == "numpy"
+        assert backend.compiled("pool") is None
+        with pytest.raises(ImportError, match=r"STRIDENET_KERNELS=numba .* numba is not"):
+            backend.set_kernel_mode("numba")
+    finally:
+        backend.set_kernel_mode(None)
+
+
 _CACHE_CODE = ("import numpy as np\n"
                "from stridenet.ops.kernels import activations, backend\n"
                "y = np.array([-1.0, 0.0, 2.0, np.nan, 3.0], np.float32)\n"
