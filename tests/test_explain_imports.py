@@ -16,7 +16,7 @@ from pathlib import Path
 import stridenet.explain
 
 PKG = Path(stridenet.explain.__file__).parent
-TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes"}
+TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes", "sizes_nd"}
 RENDERERS = {"blocks", "blocks_backward", "render_text", "render_html", "figures", "explorer"}
 
 

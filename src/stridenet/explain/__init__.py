@@ -22,6 +22,7 @@ from .backward import conv2d_backward
 from .conv import conv1d, conv2d
 from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .shapes import ModelShapes, model_shapes, output_size
+from .sizes_nd import TransposeSize, conv_output_sizes, transpose_output_size
 from .trace import BackwardTrace, ConvTrace, PoolTrace, SizeFormula
 
 
@@ -37,4 +38,5 @@ __all__ = [
     "BackwardTrace", "ConvTrace", "ModelShapes", "PoolTrace", "SizeFormula", "avg_pool1d",
     "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "explore", "max_pool1d",
     "max_pool2d", "model_shapes", "output_size",
+    "TransposeSize", "conv_output_sizes", "transpose_output_size",
 ]

@@ -10,6 +10,7 @@ kernels use -- and the text shows the same arithmetic step by step.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..ops.kernels.geometry import (
@@ -98,8 +99,8 @@ def conv_formulas(padding, sizes, kernel, strides, dilation, pads, names, ceil_m
 # ----------------------------------------------------------------------------- model walk
 
 def _axis_names(rank: int) -> tuple:
-    return ("rows", "cols") if rank == 2 else ("length",) if rank == 1 else tuple(
-        f"axis{i}" for i in range(rank))
+    return ("rows", "cols") if rank == 2 else ("length",) if rank == 1 else (
+        "depth", "rows", "cols") if rank == 3 else tuple(f"axis{i}" for i in range(rank))
 
 
 def _window_args(layer):
@@ -115,6 +116,11 @@ def _window_args(layer):
 
 
 def _layer_formulas(layer, in_shape) -> list[str]:
+    from .sizes_nd import layer_formulas  # transposed convolutions (sizes_nd imports us)
+
+    lines = layer_formulas(layer, in_shape)
+    if lines is not None:
+        return lines
     args = _window_args(layer)
     if args is None or not isinstance(in_shape, tuple):
         return []
@@ -143,6 +149,11 @@ def _next_field(layer, state, in_shape, out_shape):
 
     if state is None or state == "all":
         return state, ""
+    from .sizes_nd import next_field  # transposed conv, upsampling, cropping
+
+    found = next_field(layer, state)
+    if found is not None:
+        return found
     args = _window_args(layer)
     if args is not None:
         kernel, strides, dilation, _ = args
@@ -167,7 +178,7 @@ def _field_text(state) -> str:
         return "?"
     if state == "all":
         return "all"
-    return "x".join(str(r) for r, _ in state)
+    return "x".join(str(math.ceil(r)) for r, _ in state)  # a fraction after upsampling
 
 
 class ModelShapes:
