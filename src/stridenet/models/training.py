@@ -16,6 +16,7 @@ from . import functional as G
 from . import generator_loop as GL
 from . import generators as GEN
 from . import validation as V
+from .batch_api import BatchAPI
 from .progress import ProgressBar
 
 
@@ -24,8 +25,9 @@ def _numpy(out):
     return [o.numpy() for o in out] if isinstance(out, list | tuple) else out.numpy()
 
 
-class Trainer:
-    """Mixin for Model: the training loop and its bookkeeping."""
+class Trainer(BatchAPI):
+    """Mixin for Model: the training loop and its bookkeeping (train_on_batch and
+    test_on_batch in batch_api.py)."""
 
     def _init_training_state(self):
         self.optimizer = None
