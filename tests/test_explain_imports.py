@@ -16,8 +16,9 @@ from pathlib import Path
 import stridenet.explain
 
 PKG = Path(stridenet.explain.__file__).parent
-TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes", "sizes_nd"}
-RENDERERS = {"blocks", "blocks_backward", "render_text", "render_html", "figures", "explorer"}
+TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes", "sizes_nd", "transpose"}
+RENDERERS = {"blocks", "blocks_backward", "render_text", "render_html", "figures", "explorer",
+             "render_transpose"}
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -24,6 +24,8 @@ from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .shapes import ModelShapes, model_shapes, output_size
 from .sizes_nd import TransposeSize, conv_output_sizes, transpose_output_size
 from .trace import BackwardTrace, ConvTrace, PoolTrace, SizeFormula
+from .transpose import TransposeTrace, conv_transpose_trace
+from .transpose import conv_transpose_trace as conv_transpose
 
 
 def explore(model, x, labels=None, class_names=None, max_bytes=4_800_000, max_values=1 << 18):
@@ -38,5 +40,7 @@ __all__ = [
     "BackwardTrace", "ConvTrace", "ModelShapes", "PoolTrace", "SizeFormula", "avg_pool1d",
     "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "explore", "max_pool1d",
     "max_pool2d", "model_shapes", "output_size",
-    "TransposeSize", "conv_output_sizes", "transpose_output_size",
+    "TransposeSize", "TransposeTrace", "conv_output_sizes", "conv_transpose",
+    "conv_transpose_trace",
+    "transpose_output_size",
 ]
