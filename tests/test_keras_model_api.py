@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import stridenet as sn
+from stridenet import callbacks as C
 from stridenet import layers as L
 
 
@@ -87,3 +88,53 @@ def test_on_batch_bad_input():
         model.test_on_batch(x)
     with pytest.raises(RuntimeError, match="compile"):
         sn.Sequential([L.Input((4,)), L.Dense(3)]).train_on_batch(x, y)
+
+
+# -- metrics logged under the name given ----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["acc", "accuracy", "sparse_categorical_accuracy", "ACC"])
+def test_metric_logged_under_the_name_given(name):
+    x, y = data(16)
+    model = classifier(metrics=[name])
+    hist = model.fit(x, y, batch_size=8, epochs=1, validation_data=(x, y), verbose=0)
+    assert sorted(hist.history) == sorted(["loss", name, "val_loss", f"val_{name}"])
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", name}
+    assert set(model.test_on_batch(x, y, return_dict=True)) == {"loss", name}
+
+
+def test_acc_and_accuracy_agree_and_early_stopping_watches_val_acc():
+    x, y = data(16)
+    model = classifier(metrics=["acc", "accuracy"])
+    stop = C.EarlyStopping(monitor="val_acc", patience=0)
+    hist = model.fit(x, y, batch_size=8, epochs=5, validation_data=(x, y), callbacks=[stop],
+                     verbose=0)
+    assert hist.history["val_acc"] == hist.history["val_accuracy"]
+    assert stop.tracker.mode == "max"  # "acc" is watched upwards
+
+
+def test_regression_metric_aliases_logged_as_given():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    y = rng.standard_normal((12, 2)).astype(np.float32)
+    sn.utils.set_random_seed(0)
+    model = sn.Sequential([L.Input((3,)), L.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse",
+                  metrics=["mse", "mae", "mean_absolute_error", "mape", "msle"])
+    res = model.evaluate(x, y, batch_size=12, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0).astype(np.float64)
+    assert res["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-5)
+    assert res["mse"] == pytest.approx(res["loss"], rel=1e-5)
+    assert res["mae"] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
+    assert res["mean_absolute_error"] == res["mae"]
+    assert res["mape"] == pytest.approx(
+        100 * np.mean(np.abs(y - p) / np.maximum(np.abs(y), 1e-7)), rel=1e-5)
+    msle = np.mean((np.log1p(np.maximum(p, 1e-7)) - np.log1p(np.maximum(y, 1e-7))) ** 2)
+    assert res["msle"] == pytest.approx(msle, rel=1e-5)
+
+
+def test_metric_instance_keeps_its_own_name_and_unknown_names_are_refused():
+    x, y = data(8)
+    model = classifier(metrics=[sn.metrics.SparseCategoricalAccuracy(name="top1")])
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "top1"}
+    with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
+        classifier(metrics=["acuracy"])

@@ -120,17 +120,65 @@ class TopKCategoricalAccuracy(SparseTopKCategoricalAccuracy):
         return super().batch_values(y_true.argmax(-1), y_pred)
 
 
+_EPSILON = 1e-7  # Keras's backend epsilon, as the regression metrics below clip with it
+
+
+class MeanSquaredError(Metric):
+    """mean((y_true - y_pred)^2); every element of (N, ...) counts once."""
+
+    name = "mean_squared_error"
+
+    def batch_values(self, y_true, y_pred):
+        return (y_true.reshape(y_pred.shape) - y_pred) ** 2
+
+
+class MeanAbsoluteError(Metric):
+    name = "mean_absolute_error"
+
+    def batch_values(self, y_true, y_pred):
+        return np.abs(y_true.reshape(y_pred.shape) - y_pred)
+
+
+class MeanAbsolutePercentageError(Metric):
+    """100 * |y_true - y_pred| / max(|y_true|, eps)."""
+
+    name = "mean_absolute_percentage_error"
+
+    def batch_values(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape)
+        return 100.0 * np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), _EPSILON)
+
+
+class MeanSquaredLogarithmicError(Metric):
+    """(log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps)))^2."""
+
+    name = "mean_squared_logarithmic_error"
+
+    def batch_values(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape)
+        return (np.log1p(np.maximum(y_pred, _EPSILON)) - np.log1p(np.maximum(y_true,
+                                                                              _EPSILON))) ** 2
+
+
 _BY_NAME = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "categorical_accuracy": CategoricalAccuracy, "binary_accuracy": BinaryAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
 }
+_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
+            "mape": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error"}
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
 
 
 def get(identifier, loss_name: str | None = None) -> Metric:
-    """A metric by name. "accuracy"/"acc" follows the loss (sparse, categorical or binary)."""
+    """A metric by name. "accuracy"/"acc" follows the loss (sparse, categorical or binary).
+
+    As in Keras 3, a metric given as a string is logged under that string: "acc" logs
+    ``acc`` (and ``val_acc``), "mse" logs ``mse``; an instance keeps its own name."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
@@ -143,10 +191,10 @@ def get(identifier, loss_name: str | None = None) -> Metric:
                 cls = BinaryAccuracy
             else:
                 cls = CategoricalAccuracy
-            return cls(name="accuracy")
-        cls = _BY_NAME.get(key) or _BY_CLASS.get(identifier)
+            return cls(name=identifier)
+        cls = _BY_NAME.get(_ALIASES.get(key, key)) or _BY_CLASS.get(identifier)
         if cls is None:
             raise ValueError(f"unknown metric {identifier!r}; known: "
-                             f"{['accuracy', *sorted(_BY_NAME)]}")
-        return cls()
+                             f"{['accuracy', 'acc', *sorted(_ALIASES), *sorted(_BY_NAME)]}")
+        return cls(name=identifier)
     raise ValueError(f"cannot interpret {identifier!r} as a metric")
