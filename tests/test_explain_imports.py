@@ -16,7 +16,8 @@ from pathlib import Path
 import stridenet.explain
 
 PKG = Path(stridenet.explain.__file__).parent
-TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes", "sizes_nd", "transpose"}
+TRACE_MODULES = {"trace", "conv", "pool", "backward", "shapes", "sizes_nd", "transpose",
+                 "conv3d_cell"}
 RENDERERS = {"blocks", "blocks_backward", "render_text", "render_html", "figures", "explorer",
              "render_transpose"}
 

@@ -20,6 +20,7 @@ images, each cell explained on hover (``stridenet explore MODEL_FILE`` writes it
 from . import edges
 from .backward import conv2d_backward
 from .conv import conv1d, conv2d
+from .conv3d_cell import Conv3DCellTrace, conv3d
 from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .shapes import ModelShapes, model_shapes, output_size
 from .sizes_nd import TransposeSize, conv_output_sizes, transpose_output_size
@@ -41,6 +42,5 @@ __all__ = [
     "avg_pool2d", "conv1d", "conv2d", "conv2d_backward", "edges", "explore", "max_pool1d",
     "max_pool2d", "model_shapes", "output_size",
     "TransposeSize", "TransposeTrace", "conv_output_sizes", "conv_transpose",
-    "conv_transpose_trace",
-    "transpose_output_size",
+    "conv_transpose_trace", "Conv3DCellTrace", "conv3d", "transpose_output_size",
 ]

@@ -100,8 +100,6 @@ def _contrib_lines(t, o) -> list[str]:
 
 
 def render_transpose_text(t, **opts) -> str:
-    if hasattr(t, "cell_index"):
-        return render_conv3d_text(t, **opts)
     o = options(**opts)
     r = t.rank
     s = t.strides[2 - r:]
@@ -147,31 +145,35 @@ def render_conv3d_text(t, **opts) -> str:
              "Output size per axis:"]
     lines += [f"  {f.axis}: {f.formula}" + (f"   ({f.note})" if f.note else "")
               for f in t.formulas]
-    lines += ["", f"Window: depth {t.window[0]}, rows {t.window[1]}, cols {t.window[2]} of the "
-              "padded input (padding cells read as 0, shown '.'):"]
+    lines += ["", f"Window (input coordinates the taps read; outside the input = padding, "
+              f"read as 0, shown '.'): depth {list(t.window[0])}, rows {list(t.window[1])}, "
+              f"cols {list(t.window[2])}"]
     kd = t.patch.shape[0]
     for a in range(kd):
         for ch in range(t.patch.shape[3]):
             lines.append(f"  depth tap {a} (input depth {t.window[0][a]})"
                          + (f", channel {ch}" if t.patch.shape[3] > 1 else "") + ":")
-            for row, pad in zip(t.patch[a, :, :, ch].tolist(), t.patch_pad[a].tolist()):
-                lines.append("    " + " ".join("." if q else fmt(v, p) for v, q in
-                                                zip(row, pad)))
-    lines += ["", "Products per tap (w[a,b,c,ch] * x[depth,row,col,ch]):"]
+            cells = [["." if q else fmt(v, p) for v, q in zip(row, pad)] for row, pad in
+                     zip(t.patch[a, :, :, ch].tolist(), t.patch_pad[a].tolist())]
+            width = max(len(v) for r in cells for v in r)
+            lines += ["    " + " ".join(v.rjust(width) for v in r) for r in cells]
+    lines += ["", "Products per tap and channel (w[a,b,c,ch] * x[depth,row,col,ch]):"]
     terms = t.terms if mt is None else t.terms[:max(mt, 1) * 4]
     for term in terms:
         a, b, c, ch = term.tap
-        zd, zr, zc = term.pos
+        zd, zr, zc = term.pos[:3]
         where = "pad" if term.padded else f"x[{zd},{zr},{zc},{ch}]"
         lines.append(f"  w[{a},{b},{c},{ch}] * {where} = {paren(term.weight, p)}*"
                      f"{paren(term.value, p)} = {fmt(term.product, p)}")
     if len(terms) < len(t.terms):
         lines.append(f"  ... ({len(t.terms) - len(terms)} more taps)")
     bias = "" if t.bias is None else f" + bias {paren(t.bias, p)}"
-    lines += ["", f"Sum: out[{d},{h},{w}] = {' + '.join(paren(x.product, p) for x in t.terms)}"
-              f"{bias} = {fmt(t.total, p)}", "",
-              "equals stridenet.ops.conv3d at this cell" if t.matches_op
-              else "WARNING: differs from stridenet.ops.conv3d"]
+    shown = t.terms if mt is None else t.terms[:mt]
+    more = f" + ... ({len(t.terms) - len(shown)} more)" if len(shown) < len(t.terms) else ""
+    lines += ["", f"Sum: out[{d},{h},{w}] = {' + '.join(paren(x.product, p) for x in shown)}"
+              f"{more}{bias} = {fmt(t.total, p)}", "",
+              f"(stridenet.ops.conv3d gives this value at [0, {d}, {h}, {w}, 0]; output "
+              f"(D, H, W) = {t.out_shape})"]
     return "\n".join(lines)
 
 
