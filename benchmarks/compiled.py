@@ -6,7 +6,8 @@ Run from the repository root (stridenet and numba installed)::
     python benchmarks/compiled.py --rounds 15 --kernels col2im_lenet_conv2 adam
     python benchmarks/compiled.py --no-compile    # skip the two compile-cost processes
 
-One process, one kernel thread (``parallel.set_num_workers(1)``, BLAS held to one thread):
+One process, one kernel thread (``parallel.set_num_workers(1)``, BLAS held to one thread,
+as the chunks of ``run_chunks`` hold it):
 the per-core speed of each twin. Shapes are those of the SPEC CNN and LeNet-5 at batch 128.
 Each kernel's two twins run back to back in every round, so a spell of load from other
 processes hits both; the best of ``--rounds`` is reported, with the ratio NumPy / numba.
@@ -144,9 +145,12 @@ def _time(call) -> float:
 
 
 def measure(names, rounds):
+    from threadpoolctl import threadpool_limits
+
     from stridenet.ops.kernels import backend, parallel
 
     parallel.set_num_workers(1)
+    threadpool_limits(1)  # as inside run_chunks: BLAS on the calling thread only
     kernels = _kernels()
     rows = []
     for name in names:
@@ -169,9 +173,12 @@ def measure(names, rounds):
 def _child(names):
     """In a fresh process: numba's import time, then each kernel's first call and best
     steady call (JSON on stdout)."""
+    from threadpoolctl import threadpool_limits
+
     from stridenet.ops.kernels import backend, parallel
 
     parallel.set_num_workers(1)
+    threadpool_limits(1)
     t = time.perf_counter()
     import numba  # noqa: F401
 

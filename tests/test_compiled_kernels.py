@@ -393,10 +393,11 @@ def test_optimizer_update_twins_agree_bit_for_bit(numba_twins, dtype, cls, kwarg
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("r", [3, 5])
-def test_winograd_transform_twins_agree_within_rounding(numba_twins, dtype, r):
+def test_winograd_transform_twins_agree_within_rounding(numba_twins, monkeypatch, dtype, r):
     from stridenet.ops.kernels import winograd
     from stridenet.ops.kernels.compiled import winograd as compiled
 
+    monkeypatch.setattr(compiled, "COMPILED_R", (3, 5))  # the loops, for every size
     rng = np.random.default_rng(11)
     m, tiles, n, c, f = winograd.OUTPUT_TILE, (3, 2), 2, 5, 6
     a = m + r - 1

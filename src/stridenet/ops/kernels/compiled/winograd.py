@@ -7,6 +7,10 @@ M = BT (t = a) for the input, M = AT^T (t = m) for the output gradient of the ke
 gradient. ``output_transform`` takes the products back: AT P AT^T per tile, written into
 the output. The NumPy twins do these as batched matrix products, whose summation order
 BLAS chooses: the two agree within rounding, not bit for bit.
+
+Only F(4x4, 3x3) runs compiled: at one BLAS thread the compiled transforms measured
+1.1-1.5x the NumPy twins' speed there (14x14 and 16x16, 64 channels), but 0.5-1.0x for
+F(4x4, 5x5), whose 8-point transforms have few zeros to skip -- those stay on NumPy.
 """
 
 from __future__ import annotations
@@ -20,38 +24,46 @@ from ._jit import jit
 @jit
 def _to_tiles(src, mat, m, th, tw, out):
     """out[nu*a + xi, p, c] = sum_j mat[nu, j] sum_k mat[xi, k] src[n, ti*m + k, tj*m + j, c]
-    for tile p = (n, ti, tj); rows of src beyond its end count as zeros."""
+    for tile p = (n, ti, tj); cells of src beyond its end count as zeros.
+
+    Rows first, once per tile row over the whole width (a (W*C)-long contiguous pass per
+    coefficient, as the NumPy twin's product does), then the columns of each tile."""
     n, hs, ws, c = src.shape
     a, t = mat.shape
-    rows = np.empty((a, t, c), src.dtype)  # [xi, j, c]: the tile's rows transformed
+    rows = np.empty((a, ws, c), src.dtype)  # [xi, w, c]: one tile row's rows transformed
     p = 0
     for im in range(n):
         for ti in range(th):
-            for tj in range(tw):
-                rows[...] = 0
+            for xi in range(a):
+                first = True
                 for k in range(t):
                     r = ti * m + k
-                    if r >= hs:
-                        break
-                    for xi in range(a):
-                        coef = mat[xi, k]
-                        if coef == 0:
-                            continue
-                        for j in range(t):
-                            col = tj * m + j
-                            if col >= ws:
-                                break
-                            for ch in range(c):
-                                rows[xi, j, ch] += coef * src[im, r, col, ch]
+                    coef = mat[xi, k]
+                    if r >= hs or coef == 0:
+                        continue
+                    for w in range(ws):
+                        for ch in range(c):
+                            v = coef * src[im, r, w, ch]
+                            rows[xi, w, ch] = v if first else rows[xi, w, ch] + v
+                    first = False
+                if first:
+                    rows[xi] = 0
+            for tj in range(tw):
                 for nu in range(a):
                     for xi in range(a):
-                        o = out[nu * a + xi, p]
-                        o[:] = 0
+                        first = True
                         for j in range(t):
+                            col = tj * m + j
                             coef = mat[nu, j]
-                            if coef != 0:
-                                for ch in range(c):
-                                    o[ch] += coef * rows[xi, j, ch]
+                            if col >= ws or coef == 0:
+                                continue
+                            for ch in range(c):
+                                v = coef * rows[xi, col, ch]
+                                out[nu * a + xi, p, ch] = v if first else \
+                                    out[nu * a + xi, p, ch] + v
+                            first = False
+                        if first:
+                            out[nu * a + xi, p] = 0
                 p += 1
 
 
@@ -94,8 +106,13 @@ def _from_tiles(prod, at, m, th, tw, out):
                 p += 1
 
 
+COMPILED_R = (3,)  # kernel sizes whose transforms run compiled (see above)
+
+
 def input_transform(xp, r, tiles_hw):
     """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B of every tile: (a*a, P, C)."""
+    if r not in COMPILED_R:
+        return winograd._input_transform(xp, r, tiles_hw)
     m = winograd.OUTPUT_TILE
     _, _, bt = winograd.transforms(m, r, xp.dtype)
     th, tw = tiles_hw
@@ -107,6 +124,8 @@ def input_transform(xp, r, tiles_hw):
 
 def gradient_transform(g, r, tiles_hw):
     """g: (n, th*m, tw*m, F) -> AT^T g AT of every tile: (a*a, P, F)."""
+    if r not in COMPILED_R:
+        return winograd._gradient_transform(g, r, tiles_hw)
     m = winograd.OUTPUT_TILE
     at, _, _ = winograd.transforms(m, r, g.dtype)
     th, tw = tiles_hw
@@ -118,6 +137,9 @@ def gradient_transform(g, r, tiles_hw):
 
 def output_transform(prod, r, tiles_hw, out):
     """prod: (a*a, P, F) -> out (n, th*m, tw*m, F) = AT prod A per tile."""
+    if r not in COMPILED_R:
+        winograd._output_transform(prod, r, tiles_hw, out)
+        return
     m = winograd.OUTPUT_TILE
     at, _, _ = winograd.transforms(m, r, prod.dtype)
     _from_tiles(prod, at, m, tiles_hw[0], tiles_hw[1], out)
