@@ -138,3 +138,83 @@ def test_metric_instance_keeps_its_own_name_and_unknown_names_are_refused():
     assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "top1"}
     with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
         classifier(metrics=["acuracy"])
+
+
+# -- an input one rank short gets its trailing axis of size 1 (Keras 3) --------------------
+
+def conv_functional(shape=(6, 6, 1)):
+    sn.utils.set_random_seed(0)
+    inp = sn.Input(shape)
+    out = L.Dense(2)(L.Flatten()(L.Conv2D(2, 1)(inp)))
+    model = sn.Model(inp, out)
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def conv_sequential(shape=(6, 6, 1)):
+    sn.utils.set_random_seed(0)
+    model = sn.Sequential([sn.Input(shape), L.Conv2D(2, 1), L.Flatten(), L.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("make", [conv_functional, conv_sequential])
+def test_missing_last_axis_of_size_one_is_added(make):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 6, 6)).astype(np.float32)  # declared (None, 6, 6, 1)
+    y = rng.standard_normal((5, 2)).astype(np.float32)
+    model = make()
+    full = model.predict(x[..., None], verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), full)
+    np.testing.assert_array_equal(model(x).numpy(), full)
+    np.testing.assert_array_equal(model.predict_on_batch(x), full)
+    assert model.predict(x[:0], verbose=0).shape == (0, 2)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(
+        model.evaluate(x[..., None], y, verbose=0), rel=1e-6)
+    twin = make()
+    hist = model.fit(x, y, epochs=2, batch_size=2, validation_data=(x, y), verbose=0)
+    twin_hist = twin.fit(x[..., None], y, epochs=2, batch_size=2,
+                         validation_data=(x[..., None], y), verbose=0)
+    assert hist.history == twin_hist.history
+    model.train_on_batch(x, y)
+    # and, as Keras 3 does, one extra trailing axis of size 1 is dropped
+    np.testing.assert_array_equal(model.predict(x[..., None, None], verbose=0),
+                                  model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("make", [conv_functional, conv_sequential])
+@pytest.mark.parametrize("declared, given", [
+    ((6, 6, 3), (5, 6, 6)),   # the missing axis would have size 3: not added
+    ((1, 6, 6), (5, 6, 6)),   # only the last axis is ever added
+    ((6, 6, 1), (5, 6)),      # two axes short
+    ((6, 6, 1), (5, 6, 6, 2, 1)),  # dropping the trailing 1 still leaves a wrong shape
+])
+def test_other_rank_mismatches_are_clear_errors(make, declared, given):
+    model = make(declared)
+    x = np.zeros(given, np.float32)
+    pattern = r"expects shape \(None, " + ", ".join(map(str, declared)) + r"\), got " + \
+        r"\(" + ", ".join(map(str, given)) + r"\)"
+    with pytest.raises(ValueError, match=pattern):
+        model.predict(x, verbose=0)
+    with pytest.raises(ValueError, match=pattern):
+        model.fit(x, np.zeros((5, 2), np.float32), verbose=0)
+
+
+def test_multi_input_each_input_adjusted_on_its_own():
+    sn.utils.set_random_seed(0)
+    a, b = sn.Input((4, 1)), sn.Input((3,))
+    out = L.Dense(1)(L.Concatenate()([L.Flatten()(a), b]))
+    model = sn.Model([a, b], out)
+    xa = np.arange(8, dtype=np.float32).reshape(2, 4)
+    xb = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(model.predict([xa, xb], verbose=0),
+                                  model.predict([xa[..., None], xb], verbose=0))
+
+
+def test_validation_data_one_rank_short_is_accepted():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 6, 6, 1)).astype(np.float32)
+    y = rng.standard_normal((4, 2)).astype(np.float32)
+    model = conv_functional()
+    hist = model.fit(x, y, epochs=1, validation_data=(x[..., 0], y), verbose=0)
+    assert "val_loss" in hist.history

@@ -30,7 +30,7 @@ def test_sequential_refuses_a_shape_other_than_declared(make):
     with pytest.raises(ValueError, match=r"\(None, 8, 8, 1\).*\(4, 11, 6, 1\)"):
         model.fit(bad, np.zeros(4, int), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="expects shape"):
-        model(np.zeros((4, 8, 8), np.float32))  # wrong rank
+        model(np.zeros((4, 8), np.float32))  # wrong rank ((4, 8, 8) gets its 1, as in Keras 3)
     assert model.predict(np.zeros((2, 8, 8, 1), np.float32), verbose=0).shape == (2, 3)
 
 

@@ -59,13 +59,41 @@ def run_graph(inputs: list, nodes: list, outputs: list, values: list, training: 
     return [env[id(o)] for o in outputs]
 
 
-def check_input_shape(owner: str, label: str, expected, got) -> None:
-    """``got`` (a concrete shape) must match ``expected`` (a declared input shape) in rank
-    and in every dimension after the batch axis that is not None (None: any size)."""
+def adjusted_shape(expected, got) -> tuple:
+    """The shape a model sees for data of shape ``got`` against its declared ``expected``,
+    by Keras 3's rank rule: one axis short, and the declared last axis has size 1 -> that
+    axis is added, (N, 28, 28) -> (N, 28, 28, 1); one axis too many, and the data's last
+    axis has size 1 -> it is dropped. Any other shape is returned as it is."""
     got = tuple(got)
-    if len(got) != len(expected) or any(
-            e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-        raise ValueError(f"{owner}: input {label}expects shape {tuple(expected)}, got {got}")
+    if len(got) == len(expected) - 1 and expected[-1] == 1:
+        return (*got, 1)
+    if len(got) == len(expected) + 1 and got[-1] == 1:
+        return got[:-1]
+    return got
+
+
+def check_input_shape(owner: str, label: str, expected, got) -> tuple:
+    """``got`` (a concrete shape), after ``adjusted_shape``, must match ``expected`` (a
+    declared input shape) in rank and in every dimension after the batch axis that is not
+    None (None: any size). -> the adjusted shape."""
+    got = tuple(got)
+    shape = adjusted_shape(expected, got)
+    if len(shape) != len(expected) or any(
+            e is not None and e != g for e, g in zip(expected[1:], shape[1:])):
+        hint = ""
+        if len(got) == len(expected) - 1:
+            hint = (" (a missing last axis is added only when its declared size is 1; "
+                    "reshape the data to the declared rank)")
+        raise ValueError(f"{owner}: input {label}expects shape {tuple(expected)}, got "
+                         f"{got}{hint}")
+    return shape
+
+
+def adjust_input(owner: str, label: str, expected, value):
+    """``value`` (a Tensor) checked against ``expected`` and reshaped to the adjusted
+    shape when ``adjusted_shape`` adds or drops a trailing axis of size 1."""
+    shape = check_input_shape(owner, label, expected, value.shape)
+    return value if shape == tuple(value.shape) else value.reshape(*shape)  # (N, ..., 1)
 
 
 def propagate_shapes(inputs: list, nodes: list, outputs: list, shapes: list):
@@ -76,5 +104,5 @@ def propagate_shapes(inputs: list, nodes: list, outputs: list, shapes: list):
     return [env[id(o)] for o in outputs]
 
 
-__all__ = ["check_input_shape", "flatten_structure", "graph_layers", "propagate_shapes",
-           "run_graph", "topological_nodes"]
+__all__ = ["adjust_input", "adjusted_shape", "check_input_shape", "flatten_structure",
+           "graph_layers", "propagate_shapes", "run_graph", "topological_nodes"]

@@ -65,13 +65,9 @@ class Model(Trainer, Layer):
         values = inputs if isinstance(inputs, list | tuple) else [inputs]
         if len(values) != len(self._inputs):
             raise ValueError(f"{self.name} expects {len(self._inputs)} inputs, got {len(values)}")
-        for v, sym in zip(values, self._inputs):
-            exp = sym.shape[1:]
-            if len(v.shape) != len(sym.shape) or any(
-                e is not None and e != g for e, g in zip(exp, v.shape[1:])
-            ):
-                raise ValueError(f"{self.name}: input {sym.name or ''} expects shape "
-                                 f"{sym.shape}, got {tuple(v.shape)}")
+        # checked, and a missing trailing axis of size 1 added, as Keras 3 does
+        values = [G.adjust_input(self.name, f"{sym.name} " if sym.name else "", sym.shape, v)
+                  for v, sym in zip(values, self._inputs)]
         outs = G.run_graph(self._inputs, self._nodes, self._outputs, list(values), training)
         return outs if isinstance(self._nested_outputs, list | tuple) else outs[0]
 

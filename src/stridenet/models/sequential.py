@@ -80,9 +80,9 @@ class Sequential(Model):
         return out
 
     def call(self, inputs, training=False):
-        if self._declared and self._input_shape is not None:
-            G.check_input_shape(self.name, "", self._input_shape, inputs.shape)
         x = inputs
+        if self._declared and self._input_shape is not None:  # Keras 3's rank rule too
+            x = G.adjust_input(self.name, "", self._input_shape, inputs)
         for layer in self._stack:
             x = layer(x, training=training)
         return x

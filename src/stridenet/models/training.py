@@ -297,7 +297,8 @@ class Trainer(BatchAPI):
         shapes = [a.shape for a in x] if isinstance(x, list) else [x.shape]
         for i, (shape, expected) in enumerate(zip(shapes, self._declared_input_shapes()
                                                   or [])):
-            G.check_input_shape(self.name, f"{i} " if len(shapes) > 1 else "", expected, shape)
+            shapes[i] = G.check_input_shape(self.name, f"{i} " if len(shapes) > 1 else "",
+                                            expected, shape)
         free = [(None, *s[1:]) for s in shapes]  # batch axis None: every model can build it
         out = self.compute_output_shape(free if isinstance(x, list) else free[0])
         floats = [a.dtype if a.dtype in (np.float32, np.float64) else config.floatx()

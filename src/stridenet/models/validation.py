@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..autograd import no_grad
 from ..ops.kernels.parallel import blas_single_threaded
 from . import data_adapter as D
+from . import functional as G
 
 WHAT = "validation_data"
 
@@ -25,8 +26,9 @@ def check_shapes(model, x, what: str = WHAT) -> None:
         return
     arrays = x if isinstance(x, list) else [x]
     for i, (a, expected) in enumerate(zip(arrays, declared)):
-        if len(a.shape) != len(expected) or any(
-                e is not None and e != g for e, g in zip(expected[1:], a.shape[1:])):
+        shape = G.adjusted_shape(expected, a.shape)  # (N, 28, 28) fits (None, 28, 28, 1)
+        if len(shape) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected[1:], shape[1:])):
             label = f"x[{i}]" if len(arrays) > 1 else "x"
             raise ValueError(f"{what}: {label} has shape {a.shape}; the model expects "
                              f"{tuple(expected)} (None: any size)")
