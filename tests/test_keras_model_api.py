@@ -218,3 +218,14 @@ def test_validation_data_one_rank_short_is_accepted():
     model = conv_functional()
     hist = model.fit(x, y, epochs=1, validation_data=(x[..., 0], y), verbose=0)
     assert "val_loss" in hist.history
+
+
+def test_rank_error_messages_say_why():
+    with pytest.raises(ValueError, match="added only when its declared size is 1"):
+        conv_functional((6, 6, 3)).predict(np.zeros((2, 6, 6), np.float32), verbose=0)
+    with pytest.raises(ValueError, match=r"got \(2, 5, 6\) \(read as \(2, 5, 6, 1\)\)"):
+        conv_sequential().predict(np.zeros((2, 5, 6), np.float32), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data: x has shape \(2, 5, 6\)"):
+        conv_functional().fit(np.zeros((2, 6, 6), np.float32), np.zeros((2, 2), np.float32),
+                              validation_data=(np.zeros((2, 5, 6), np.float32),
+                                               np.zeros((2, 2), np.float32)), verbose=0)

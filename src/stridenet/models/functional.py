@@ -81,7 +81,9 @@ def check_input_shape(owner: str, label: str, expected, got) -> tuple:
     if len(shape) != len(expected) or any(
             e is not None and e != g for e, g in zip(expected[1:], shape[1:])):
         hint = ""
-        if len(got) == len(expected) - 1:
+        if shape != got:
+            hint = f" (read as {shape})"
+        elif len(got) == len(expected) - 1:
             hint = (" (a missing last axis is added only when its declared size is 1; "
                     "reshape the data to the declared rank)")
         raise ValueError(f"{owner}: input {label}expects shape {tuple(expected)}, got "
