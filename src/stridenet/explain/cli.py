@@ -96,13 +96,17 @@ def add_explain_parser(subparsers):
             p.add_argument("--count-include-pad", action="store_true",
                            help="divide by the window size including padding (PyTorch)")
     os_ = sub.add_parser("output-size", help="the output-size formula with numbers filled in")
-    os_.add_argument("--n", type=int, required=True, help="input size along one axis")
+    os_.add_argument("--n", type=int, default=None, help="input size along one axis (or "
+                     "--sizes)")
     os_.add_argument("--kernel", type=int, required=True, help="kernel (window) size")
     os_.add_argument("--strides", type=int, default=1)
     os_.add_argument("--padding", default="valid", help="valid, same, causal, an int or "
                      "a JSON pair [before, after]")
     os_.add_argument("--dilation", type=int, default=1)
     os_.add_argument("--ceil-mode", action="store_true")
+    from .cli_nd import add_nd_parsers  # conv-transpose, conv3d, output-size --transpose
+
+    add_nd_parsers(sub, os_)
     ed = sub.add_parser("edges", help="edge kernels (vertical, horizontal, Sobel) on a photo")
     ed.add_argument("--out", default="edges.png", help="the PNG grid to write")
     ed.add_argument("--image", default=None, help="a photograph (default: the one matplotlib "
@@ -224,6 +228,10 @@ def _writing(path):
 
 def _run(args, out) -> None:
     cmd = args.explain_command
+    from .cli_nd import run_nd
+
+    if run_nd(args, out):  # conv-transpose, conv3d, output-size --transpose / --sizes
+        return
     if cmd == "output-size":
         from .shapes import output_size
 

@@ -123,6 +123,10 @@ class TransposeTrace(_TransposeRendered):
 def _as_transpose_kernel(kernel, channels, op, rank):
     """(K..., ) / (K..., C) / Keras' (K..., 1, C) -> (KH, KW, C) (1D: (1, K, C))."""
     k = as_numbers(kernel, "kernel", op)
+    if k.ndim not in (rank, rank + 1, rank + 2):
+        lead = "(KH, KW" if rank == 2 else "(K"
+        raise ValueError(f"{op}: kernel must have shape {lead}), {lead}, C) or Keras' "
+                         f"{lead}, 1, C) (F_out = 1, C_in = C), got {k.shape}")
     if k.ndim == rank + 2:
         if k.shape[-2] != 1:
             raise ValueError(f"{op}: explain traces one filter; kernel {k.shape} (kernel_size + "
@@ -160,6 +164,16 @@ def conv_transpose_trace(x, kernel, strides=1, padding="valid", output_padding=N
         raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
     padding = padding.lower()
     sizes, ksizes = xi.shape[2 - rank:2], k.shape[2 - rank:2]
+    if output_padding is not None:
+        ops_ = (output_padding,) * rank if isinstance(output_padding, int) else tuple(
+            output_padding) if isinstance(output_padding, list | tuple) else ()
+        if len(ops_) != rank or not all(isinstance(p, int) and not isinstance(p, bool)
+                                        for p in ops_):
+            raise ValueError(f"{op}: output_padding must be None, an int or {rank} ints, got "
+                             f"{output_padding!r}")
+        if any(p < 0 or p >= st for p, st in zip(ops_, s)):
+            raise ValueError(f"{op}: output_padding {ops_} must be >= 0 and smaller than "
+                             f"strides {s} on every axis")
     try:
         formulas = transpose_output_sizes(sizes, ksizes, s, padding, output_padding, d)
     except ValueError as e:
