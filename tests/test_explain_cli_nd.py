@@ -112,3 +112,9 @@ def test_console_script_conv_transpose():
                            "[[1, 0], [0, 1]]", "--strides", "2", "--output-padding", "3"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "smaller than strides" in proc.stderr
+
+
+def test_too_large_to_trace_is_refused_before_tracing(capsys):
+    big = "[" + ", ".join(["[" + ", ".join(["1"] * 400) + "]"] * 400) + "]"  # 160,000 cells
+    code, out, err = _run(capsys, "conv-transpose", "--input", big, "--kernel", "[[1]]")
+    assert code == 2 and "too large to trace step by step" in err
