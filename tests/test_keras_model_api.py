@@ -229,3 +229,8 @@ def test_rank_error_messages_say_why():
         conv_functional().fit(np.zeros((2, 6, 6), np.float32), np.zeros((2, 2), np.float32),
                               validation_data=(np.zeros((2, 5, 6), np.float32),
                                                np.zeros((2, 2), np.float32)), verbose=0)
+
+
+@pytest.mark.parametrize("name", ["mape", "msle", "mae", "mean_squared_logarithmic_error"])
+def test_early_stopping_reads_the_direction_of_regression_aliases(name):
+    assert C.EarlyStopping(monitor=f"val_{name}").tracker.mode == "min"

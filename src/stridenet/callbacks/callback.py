@@ -105,7 +105,7 @@ class Monitor:
     """
 
     _UP = ("acc", "auc", "precision", "recall", "f1", "fbeta")
-    _DOWN = ("loss", "error", "mae", "mse", "crossentropy")
+    _DOWN = ("loss", "error", "mae", "mse", "mape", "msle", "crossentropy")
 
     def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0, owner=""):
         if mode not in ("auto", "min", "max"):
