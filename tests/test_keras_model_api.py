@@ -3,6 +3,13 @@ name the user gave, and an input one rank short (a missing trailing axis of size
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -234,3 +241,72 @@ def test_rank_error_messages_say_why():
 @pytest.mark.parametrize("name", ["mape", "msle", "mae", "mean_squared_logarithmic_error"])
 def test_early_stopping_reads_the_direction_of_regression_aliases(name):
     assert C.EarlyStopping(monitor=f"val_{name}").tracker.mode == "min"
+
+
+# -- the same calls in Keras 3 itself (torch backend; keras is in the test extra) -----------
+
+KERAS_ORACLE = textwrap.dedent("""
+    import json, os, sys
+    import numpy as np
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+    d = np.load(sys.argv[1])
+    out = {}
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    m.set_weights([d["w"], d["b"]])
+    m.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+              metrics=["acc"])
+    out["train"] = m.train_on_batch(d["x"], d["y"], class_weight={0: 2.0, 1: 0.5})
+    out["test"] = m.test_on_batch(d["x"][:3], d["y"][:3], return_dict=True)
+    out["w"] = m.get_weights()[0].tolist()
+    out["history"] = sorted(m.fit(d["x"], d["y"], epochs=1, verbose=0,
+                                  validation_data=(d["x"], d["y"])).history)
+    r = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    r.set_weights([d["w"], d["b"]])
+    r.compile(optimizer="sgd", loss="mse", metrics=["mse", "mae", "mape", "msle"])
+    out["regression"] = r.evaluate(d["x"], d["t"], verbose=0, return_dict=True)
+    i = keras.Input((4, 1))
+    f = keras.Model(i, keras.layers.Dense(3)(keras.layers.Flatten()(i)))
+    f.set_weights([d["w"], d["b"]])
+    out["short"] = f.predict(d["x"], verbose=0).tolist()
+    print(json.dumps(out))
+""")
+
+
+def test_matches_keras_3(tmp_path):
+    if importlib.util.find_spec("keras") is None:
+        if os.environ.get("CI"):
+            pytest.fail("keras is not installed: the live Keras check must run in CI")
+        pytest.skip("keras is not installed")
+    rng = np.random.default_rng(3)
+    x, y = data(8, seed=3)
+    t = rng.random((8, 3)).astype(np.float32)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=y, t=t, w=w, b=b)
+    run = subprocess.run([sys.executable, "-c", KERAS_ORACLE, str(tmp_path / "d.npz")],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    want = json.loads(run.stdout.strip().splitlines()[-1])
+
+    m = classifier(metrics=["acc"])
+    m.set_weights([w, b])
+    assert m.train_on_batch(x, y, class_weight={0: 2.0, 1: 0.5}) == pytest.approx(
+        want["train"], rel=1e-5)
+    assert m.test_on_batch(x[:3], y[:3], return_dict=True) == pytest.approx(want["test"],
+                                                                            rel=1e-5)
+    np.testing.assert_allclose(m.get_weights()[0], want["w"], rtol=1e-5, atol=1e-6)
+    hist = m.fit(x, y, epochs=1, verbose=0, validation_data=(x, y))
+    assert sorted(hist.history) == want["history"]
+
+    r = sn.Sequential([L.Input((4,)), L.Dense(3)])
+    r.set_weights([w, b])
+    r.compile(optimizer="sgd", loss="mse", metrics=["mse", "mae", "mape", "msle"])
+    assert r.evaluate(x, t, verbose=0, return_dict=True) == pytest.approx(
+        want["regression"], rel=1e-5)
+
+    i = sn.Input((4, 1))
+    f = sn.Model(i, L.Dense(3)(L.Flatten()(i)))
+    f.set_weights([w, b])
+    np.testing.assert_allclose(f.predict(x, verbose=0), want["short"], rtol=1e-5, atol=1e-6)
