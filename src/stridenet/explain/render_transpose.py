@@ -53,7 +53,8 @@ def _patch_lines(t, o) -> list[str]:
              f"{kh}x{kw} patch of the output" if r == 2 else
              f"View 1: patch spreading -- each input cell times the kernel is added into "
              f"{kw} output cells", f"  (patch starts at input index * stride - crop, crop "
-             f"{t.crop[2 - r:]}; products outside the output are cropped)"]
+             f"{', '.join(map(str, t.crop[2 - r:]))}; products outside the output are "
+             f"cropped)"]
     lines += ["Kernel:"] + _grid(t.kernel.sum(axis=2) if t.kernel.shape[2] == 1
                                  else t.kernel[:, :, 0], o)
     if t.kernel.shape[2] > 1:
