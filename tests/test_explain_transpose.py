@@ -115,3 +115,15 @@ def test_html_and_markdown():
     assert t.to_html(full_page=True).startswith("<!DOCTYPE html>")
     assert t.to_markdown().startswith("```text")
     assert "ConvTransposeTrace" not in repr(t) and "output 1x4" in repr(t)
+
+
+def test_figure_draws_view_2():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t = conv_transpose_trace([[1, 2], [3, 4]], [[1, 2], [3, 4]], strides=2)
+    fig = t.figure((1, 1))
+    text = " ".join(tx.get_text() for ax in fig.axes for tx in ax.texts) + " ".join(
+        tx.get_text() for tx in fig.texts)
+    assert "out[1,1] = 4*1 + 3*0 + 2*0 + 1*0 = 4" in text

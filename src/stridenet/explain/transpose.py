@@ -113,6 +113,15 @@ class TransposeTrace(_TransposeRendered):
     layout: str
     agree: bool
 
+    def figure(self, cell=0):
+        """View 2 drawn (needs matplotlib): the zero-inserted, padded input with the rotated
+        kernel's window of one output ``cell`` (number or (i, j)) highlighted."""
+        return self.zero_inserted.figure(cell)
+
+    def save_gif(self, path, fps: float = 2.0, max_frames: int | None = 64):
+        """View 2 animated: the rotated kernel sliding over the zero-inserted input."""
+        return self.zero_inserted.save_gif(path, fps=fps, max_frames=max_frames)
+
     @property
     def output(self) -> np.ndarray:
         """(OH, OW) (1D: (OL,)); with a (1, ..., C) input: (1, OH, OW, 1) / (1, OL, 1)."""
