@@ -127,3 +127,10 @@ def test_figure_draws_view_2():
     text = " ".join(tx.get_text() for ax in fig.axes for tx in ax.texts) + " ".join(
         tx.get_text() for tx in fig.texts)
     assert "out[1,1] = 4*1 + 3*0 + 2*0 + 1*0 = 4" in text
+
+
+def test_text_names_the_channel_of_every_product():
+    t = conv_transpose_trace([[1, 2], [3, 4]], [[1, 0], [2, 1]], strides=2, rank=1)
+    text = t.to_text()
+    assert "out[1] = x[0,0]*w[1,0] + x[0,1]*w[1,1]" in text
+    assert "Kernel channel 1:" in text

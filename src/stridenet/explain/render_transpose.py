@@ -55,10 +55,12 @@ def _patch_lines(t, o) -> list[str]:
              f"{kw} output cells", f"  (patch starts at input index * stride - crop, crop "
              f"{', '.join(map(str, t.crop[2 - r:]))}; products outside the output are "
              f"cropped)"]
-    lines += ["Kernel:"] + _grid(t.kernel.sum(axis=2) if t.kernel.shape[2] == 1
-                                 else t.kernel[:, :, 0], o)
-    if t.kernel.shape[2] > 1:
-        lines.append("  (channel 0 shown; each patch sums its channels' products)")
+    channels = t.kernel.shape[2]
+    for ch in range(channels):
+        lines += [f"Kernel{f' channel {ch}' if channels > 1 else ''}:"]
+        lines += _grid(t.kernel[:, :, ch], o)
+    if channels > 1:
+        lines.append("  (each patch sums its channels' products)")
     shown = t.patches[:o["max_cells"] or None]
     for pt in shown:
         val = fmt(pt.values[0], p) if len(pt.values) == 1 else \
@@ -79,7 +81,8 @@ def _contrib_lines(t, o) -> list[str]:
     cells = t.cells[:o["max_cells"] or None]
     for cell in cells:
         parts = [f"x[{_idx(r, c.src[:2])}{',' + str(c.src[2]) if t.x.shape[2] > 1 else ''}]"
-                 f"*w[{_idx(r, c.tap[:2])}]" for c in cell.contributions]
+                 f"*w[{_idx(r, c.tap[:2])}{',' + str(c.tap[2]) if t.x.shape[2] > 1 else ''}]"
+                 for c in cell.contributions]
         nums = [f"{paren(c.value, p)}*{paren(c.weight, p)}" for c in cell.contributions]
         if mt is not None and len(parts) > mt:
             more = f" + ... ({len(parts) - mt} more)"
