@@ -106,6 +106,14 @@ def test_without_numba_auto_runs_numpy_and_numba_is_an_import_error(monkeypatch)
         backend.set_kernel_mode(None)
 
 
+def test_misspelt_environment_variable_fails_at_import():
+    done = run_python("import stridenet", STRIDENET_KERNELS="fast")
+    assert done.returncode != 0
+    assert "STRIDENET_KERNELS must be one of auto, numba, numpy, got 'fast'" in done.stderr
+    done = run_python("import stridenet", STRIDENET_KERNELS=" NumPy ")
+    assert done.returncode == 0, done.stderr
+
+
 _CACHE_CODE = ("import numpy as np\n"
                "from stridenet.ops.kernels import activations, backend\n"
                "y = np.array([-1.0, 0.0, 2.0, np.nan, 3.0], np.float32)\n"

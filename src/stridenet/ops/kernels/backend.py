@@ -11,7 +11,8 @@ The choice, made on the first kernel call and kept for the process:
 
 * ``STRIDENET_KERNELS=numpy`` -- the NumPy twins, even with numba installed;
 * ``STRIDENET_KERNELS=numba`` -- the compiled twins; an ImportError if numba is missing;
-* unset or ``auto`` -- the compiled twins when numba is installed, else the NumPy ones.
+* unset or ``auto`` -- the compiled twins when numba is installed, else the NumPy ones;
+* anything else -- a ValueError when stridenet is imported.
 
 numba is imported here only, lazily, when the first compiled twin is asked for: importing
 stridenet does not import it (about 0.2-0.4 s). Compiled code is cached in the user's cache
@@ -35,10 +36,15 @@ _state: dict = {"mode": None, "cache": None, "modules": {}}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _resolve(value: str) -> str:
+def _choice(value: str) -> str:
     choice = value.strip().lower() or "auto"
     if choice not in _CHOICES:
         raise ValueError(f"{ENV} must be one of {', '.join(_CHOICES)}, got {value!r}")
+    return choice
+
+
+def _resolve(value: str) -> str:
+    choice = _choice(value)
     if choice == "numpy":
         return "numpy"
     import importlib.util  # here, not at import: stridenet's import stays lean
@@ -48,6 +54,9 @@ def _resolve(value: str) -> str:
         raise ImportError(f"{ENV}=numba asks for the compiled kernels, but numba is not "
                           "installed (pip install 'stridenet[perf]')")
     return "numba" if available else "numpy"
+
+
+_choice(os.environ.get(ENV, "auto"))  # a misspelt value fails at import, not silently later
 
 
 def kernel_mode() -> str:
