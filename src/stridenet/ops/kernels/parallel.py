@@ -22,6 +22,7 @@ import concurrent.futures
 import contextlib
 import math
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,7 +30,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()
-_state = {"workers": None, "pool": None, "controller": None}
+_state = {"workers": None, "pool": None, "controller": None, "modules": 0}
 
 
 def _default_workers() -> int:
@@ -72,9 +73,14 @@ def _pool_unlocked():
 
 
 def _blas_libs() -> list:
-    """threadpoolctl's controllers of the BLAS libraries loaded (looked up once)."""
+    """threadpoolctl's controllers of the BLAS libraries loaded.
+
+    Looked up again whenever Python has imported modules since the last look (numba's
+    first compile, say, loads scipy's OpenBLAS beside NumPy's): a count of ``sys.modules``
+    costs nothing, a scan of the loaded libraries about a millisecond."""
     with _lock:
-        if _state["controller"] is None:
+        if _state["controller"] is None or _state["modules"] != len(sys.modules):
+            _state["modules"] = len(sys.modules)
             _state["controller"] = ThreadpoolController().select(user_api="blas")
         return _state["controller"].lib_controllers
 
