@@ -1,7 +1,9 @@
-"""The ``stridenet`` command line: train, evaluate, predict, summary and explain.
+"""The ``stridenet`` command line: train, evaluate, predict, summary, explain, explore, export.
 
     stridenet train mnist                       # the SPEC section 3 CNN, 3 epochs, run folder
     stridenet train fashion-mnist --model lenet5 --epochs 5 --no-augment
+    stridenet train moving-digits               # Conv3D on clips; synthetic-control: Conv1D
+    mpiexec -n 2 stridenet train mnist          # data parallel: one progress bar, one folder
     stridenet evaluate runs/mnist-mnist_cnn-.../model.safetensors mnist
     stridenet predict model.safetensors digit.png photo.jpg
     stridenet summary mnist_cnn --compute
@@ -71,17 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "metrics.json and PNG figures.")
     tr.add_argument("dataset", metavar="DATASET",
                     help=f"one of {dataset_names()}")
-    tr.add_argument("--model", default="mnist_cnn",
-                    help="a stridenet.zoo model name (default: mnist_cnn)")
-    tr.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
-                    help=f"passes over the training set (default: {DEFAULT_EPOCHS})")
-    tr.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE,
-                    help=f"images per step (default: {DEFAULT_BATCH_SIZE})")
-    tr.add_argument("--lr", type=_positive_float, default=DEFAULT_LEARNING_RATE,
-                    help=f"peak Adam learning rate (default: {DEFAULT_LEARNING_RATE:g})")
-    tr.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+    tr.add_argument("--model", default=None,
+                    help="a stridenet.zoo model name (default: mnist_cnn for images, "
+                    "c3d_small for moving-digits, fcn1d for synthetic-control)")
+    tr.add_argument("--epochs", type=_positive_int, default=None,
+                    help=f"passes over the training set (default: {DEFAULT_EPOCHS} for "
+                    "images, 4 for clips, 12 for series)")
+    tr.add_argument("--batch-size", type=_positive_int, default=None,
+                    help=f"samples per step (default: {DEFAULT_BATCH_SIZE} for images, 32 "
+                    "for clips, 16 for series)")
+    tr.add_argument("--lr", type=_positive_float, default=None,
+                    help=f"peak Adam learning rate (default: {DEFAULT_LEARNING_RATE:g}; 1e-3 "
+                    "for series)")
+    tr.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                     help="random shifts (up to ~2 px) and rotations (up to 8 degrees) of "
-                    "the training images (default: on)")
+                    "the training images (default: on for images)")
     tr.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED,
                     help=f"seed of every random choice (default: {DEFAULT_SEED})")
     tr.add_argument("--out", default=None, metavar="DIR",

@@ -9,7 +9,9 @@ import os
 import numpy as np
 
 # the names a user may type -> the module in stridenet.datasets
-DATASETS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "fashion-mnist": "fashion_mnist"}
+DATASETS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "fashion-mnist": "fashion_mnist",
+            "moving_digits": "moving_digits", "moving-digits": "moving_digits",
+            "synthetic_control": "synthetic_control", "synthetic-control": "synthetic_control"}
 EVAL_BATCH_SIZE = 128
 
 
@@ -61,8 +63,11 @@ def dataset_key(name: str) -> str:
 
 
 def load_dataset(name: str):
-    """``(key, (x_train, y_train), (x_test, y_test), class_names)``, images scaled to
-    float32 [0, 1] with a channel axis: ``x: (N, 28, 28, 1)``, ``y: (N,)`` uint8."""
+    """``(key, (x_train, y_train), (x_test, y_test), class_names)`` with the inputs prepared
+    as the dataset's recipe says (float32 with a channel axis: images ``(N, 28, 28, 1)`` in
+    [0, 1], clips ``(N, 16, 32, 32, 1)``, series ``(N, 60, 1)``); ``y: (N,)`` uint8."""
+    from .recipes import RECIPES
+
     key = dataset_key(name)
     module = importlib.import_module(f"stridenet.datasets.{key}")
     try:
@@ -70,12 +75,8 @@ def load_dataset(name: str):
     except (OSError, ValueError) as err:  # missing files, failed download, corrupt data
         raise CLIError(f"cannot load {key}: {err}") from None
     names = getattr(module, "CLASS_NAMES", None) or [str(i) for i in range(module.NUM_CLASSES)]
-    return key, (scale(x_train), y_train), (scale(x_test), y_test), [str(n) for n in names]
-
-
-def scale(x: np.ndarray) -> np.ndarray:
-    """uint8 ``(N, H, W)`` -> float32 ``(N, H, W, 1)`` in [0, 1] (the inputs the zoo expects)."""
-    return (x.astype(np.float32) / np.float32(255.0))[..., None]
+    prepare = RECIPES[key].prepare
+    return key, (prepare(x_train), y_train), (prepare(x_test), y_test), [str(n) for n in names]
 
 
 def check_model_name(name: str) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__
 from ..callbacks import Callback, CSVLogger
+from ..distribute.world import get_comm, is_chief, local_only
 from .common import (
     CLIError,
     build_zoo_model,
@@ -23,6 +24,7 @@ from .common import (
     write_json,
 )
 from .explore import EXPLORE_FILE
+from .recipes import RECIPES
 from .run_folder import (
     RUN_FILES,
     EpochLog,
@@ -32,21 +34,16 @@ from .run_folder import (
     save_model,
 )
 
-# The default recipe (SPEC section 3: >= 99.2% MNIST test accuracy within 3 epochs).
-# Adam warms up linearly for the first tenth of the steps, from 1/20 of the peak rate,
-# which keeps the large early gradients of the unnormalised network from throwing it
-# off, then follows a half cosine down to 1% of the peak, so the last epoch fine-tunes
-# with small steps. Batches of 64 give twice the updates of Keras's 128 in the same
-# epochs. Light augmentation (small shifts and rotations) is on: the network has no
-# dropout, and on a 30,000-image, 1-epoch trial it lifted test accuracy from 98.8% to
-# 99.1%.
-DEFAULT_EPOCHS = 3
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_LEARNING_RATE = 3e-3
+# The MNIST recipe's numbers (the defaults of every dataset are in recipes.py). Adam warms
+# up linearly for the first tenth of the steps, from 1/20 of the peak rate, which keeps the
+# large early gradients of the unnormalised network from throwing it off, then follows a
+# half cosine down to 1% of the peak, so the last epoch fine-tunes with small steps.
+DEFAULT_EPOCHS = RECIPES["mnist"].epochs
+DEFAULT_BATCH_SIZE = RECIPES["mnist"].batch_size
+DEFAULT_LEARNING_RATE = RECIPES["mnist"].learning_rate
 DEFAULT_SEED = 0
 WARMUP_FRACTION = 0.1
-FIGURE_FILES = ("history.png", "confusion_matrix.png", "predictions.png", "filters.png",
-                "feature_maps.png")
+FIGURE_FILES = RECIPES["mnist"].figures
 
 
 def learning_rate_schedule(total_steps: int, peak: float = DEFAULT_LEARNING_RATE,
@@ -108,8 +105,9 @@ def _prediction_sample(y_true: np.ndarray, y_pred: np.ndarray, count: int = 30,
     return np.sort(np.concatenate([wrong, right]))
 
 
-def _figures(folder, model, history, x_test, y_test, probs, class_names) -> list[str]:
-    """Write the PNG figures; without matplotlib say so once and write none."""
+def _figures(folder, model, history, x_test, y_test, probs, class_names,
+             recipe=RECIPES["mnist"]) -> list[str]:
+    """Write the recipe's PNG figures; without matplotlib say so once and write none."""
     from ..viz._mpl import require_matplotlib, save_png
 
     try:
@@ -120,13 +118,16 @@ def _figures(folder, model, history, x_test, y_test, probs, class_names) -> list
     from .. import evaluation, viz
 
     y_pred = probs.argmax(axis=-1)
-    paths = {name: os.path.join(folder, name) for name in FIGURE_FILES}
+    paths = {name: os.path.join(folder, name) for name in recipe.figures}
     viz.plot_history(history, path=paths["history.png"])
     cm = evaluation.confusion_matrix(y_test, y_pred, num_classes=len(class_names))
     viz.plot_confusion_matrix(cm, class_names=class_names, path=paths["confusion_matrix.png"],
-                              title=f"Confusion matrix ({len(y_test):,} test images)")
+                              title=f"Confusion matrix ({len(y_test):,} test {recipe.kind})")
+    if "predictions.png" not in paths:
+        return list(paths.values())
     pick = _prediction_sample(y_test, y_pred)
-    fig = viz.plot_predictions(x_test[pick], y_test[pick], y_pred[pick], probs=probs[pick],
+    fig = viz.plot_predictions(recipe.figure_sample(x_test[pick]), y_test[pick], y_pred[pick],
+                               probs=probs[pick],
                                class_names=class_names, n=len(pick), ncols=10)
     if max(map(len, class_names)) > 4:
         # "Pullover (Pullover) 34%" at the default size runs into the next panel's title
@@ -134,10 +135,13 @@ def _figures(folder, model, history, x_test, y_test, probs, class_names) -> list
             ax.title.set_fontsize(6.5)
     wrong = int(np.sum(y_test != y_pred))
     # the grid is a chosen sample, so say how it was chosen and how many the whole set has
-    fig.suptitle(f"{len(pick)} test images, the first mistakes among the first correct ones; "
+    what = "clips (first frames)" if recipe.kind == "clips" else recipe.kind
+    fig.suptitle(f"{len(pick)} test {what}, the first mistakes among the first correct ones; "
                  f"title: predicted (true) probability, mistakes in red; {wrong:,} of "
-                 f"{len(y_test):,} test images misclassified")
+                 f"{len(y_test):,} misclassified")
     save_png(fig, paths["predictions.png"])
+    if "filters.png" not in paths:
+        return list(paths.values())
     viz.plot_filters(model, path=paths["filters.png"])
     viz.plot_feature_maps(model, x_test[0], path=paths["feature_maps.png"])
     return list(paths.values())
@@ -149,9 +153,12 @@ def cmd_train(args) -> int:
     started = time.perf_counter()
     require_safetensors()
     key = dataset_key(args.dataset)
+    recipe = _apply_recipe(args, key)
     model_name = args.model.lower()
     check_model_name(model_name)  # before the data loads: a typo fails at once
     key, (x_train, y_train), (x_test, y_test), class_names = load_dataset(key)
+    chief = is_chief()  # under MPI (mpiexec -n N) only rank 0 prints and writes
+    say = print if chief else _quiet
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if args.test_limit:
@@ -175,15 +182,15 @@ def cmd_train(args) -> int:
         trainer = _augmenter(model, x_train.shape[1:])
         trainer.compile(**compile_args)  # the same optimizer: its state is the model's
 
-    folder = _run_dir(args.out, key, model_name)
-    prepare_run_folder(folder, RUN_FILES + (() if args.no_figures else
-                                            (*FIGURE_FILES, EXPLORE_FILE)))
+    folder = _on_chief(lambda: _prepare(args, key, model_name, recipe))
     model_path = os.path.join(folder, "model.safetensors")
-    print(f"training {model_name} ({model.count_params():,} parameters) on {len(x_train):,} "
-          f"{key} images for {args.epochs} epoch(s), batch {args.batch_size}, Adam with peak "
-          f"learning rate {args.lr:g} (warm-up, cosine decay), seed {args.seed}"
-          + (", augmented" if args.augment else ""))
-    print(f"run folder: {folder}")
+    ranks = get_comm().size if get_comm() is not None else 1
+    say(f"training {model_name} ({model.count_params():,} parameters) on {len(x_train):,} "
+        f"{key} {recipe.kind} for {args.epochs} epoch(s), batch {args.batch_size}, Adam with "
+        f"peak learning rate {args.lr:g} (warm-up, cosine decay), seed {args.seed}"
+        + (", augmented" if args.augment else "")
+        + (f", data parallel on {ranks} MPI ranks" if ranks > 1 else ""))
+    say(f"run folder: {folder}")
     run = {  # what metrics.json says of every run, finished or interrupted
         "dataset": key, "model": model_name, "parameters": model.count_params(),
         "seed": args.seed, "epochs_planned": args.epochs, "batch_size": args.batch_size,
@@ -198,14 +205,64 @@ def cmd_train(args) -> int:
                        [LogLearningRate(), CSVLogger(os.path.join(folder, "history.csv")),
                         epochs])
         train_time = time.perf_counter() - fit_started
-        save_model(model, model_path, "training finished")  # first: nothing later can lose it
-        epochs.model_saved = True
-        return _report(args, folder, model, history, run, (x_test, y_test), class_names,
-                       train_time, started)
+        scored = score(model, x_test, y_test)  # a sharded predict under MPI: every rank
+        if not chief:
+            return 0
+        with local_only():  # from here on rank 0 works alone
+            save_model(model, model_path, "training finished")  # first: nothing can lose it
+            epochs.model_saved = True
+            return _report(args, folder, model, history, run, (x_test, y_test), class_names,
+                           train_time, started, scored, recipe)
     except KeyboardInterrupt:  # Ctrl-C: keep what there is, and say the run was cut short
         now = time.perf_counter()
         return finish_interrupted(model, folder, run, epochs, train_time or now - fit_started,
                                   now - started)
+
+
+def _quiet(*args, **kwargs) -> None:
+    """``print`` on the ranks that do not print."""
+
+
+def _apply_recipe(args, key: str):
+    """Fill the options the user left out with the dataset's recipe; returns the recipe."""
+    recipe = RECIPES[key]
+    for option, default in (("model", recipe.model), ("epochs", recipe.epochs),
+                            ("batch_size", recipe.batch_size), ("lr", recipe.learning_rate),
+                            ("augment", recipe.augment)):
+        if getattr(args, option, None) is None:
+            setattr(args, option, default)
+    if args.augment and recipe.kind != "images":
+        raise CLIError(f"--augment shifts and rotates images, but {key} holds "
+                       f"{recipe.kind}; leave it out")
+    return recipe
+
+
+def _prepare(args, key, model_name, recipe) -> str:
+    """The run folder, checked before training (rank 0 only under MPI)."""
+    folder = _run_dir(args.out, key, model_name)
+    prepare_run_folder(folder, RUN_FILES + (() if args.no_figures else
+                                            (*recipe.figures, EXPLORE_FILE)))
+    return folder
+
+
+def _on_chief(fn):
+    """``fn()`` on rank 0 only; under MPI every rank gets its result, or stops when it
+    failed (a CLIError is reported once, by rank 0), instead of waiting in training."""
+    comm = get_comm()
+    if comm is None:
+        return fn()
+    outcome = (None, None)
+    if comm.rank == 0:
+        try:
+            outcome = (fn(), None)
+        except CLIError as err:
+            outcome = (None, str(err))
+    result, error = comm.broadcast(outcome)
+    if error is not None:
+        if comm.rank == 0:
+            raise CLIError(error)
+        raise SystemExit(2)
+    return result
 
 
 def _fit(trainer, model, model_path, x_train, y_train, args, callbacks):
@@ -222,7 +279,7 @@ def _fit(trainer, model, model_path, x_train, y_train, args, callbacks):
 
 
 def _report(args, folder, model, history, run, test_set, class_names, train_time,
-            started) -> int:
+            started, scored, recipe) -> int:
     """Evaluate the saved model on the test set and write the figures and metrics.json;
     a file that cannot be written is reported after the others are."""
     from .. import evaluation
@@ -233,7 +290,7 @@ def _report(args, folder, model, history, run, test_set, class_names, train_time
     images_per_s = (run["train_images"] * epochs_run / train_time if train_time > 0
                     else float("nan"))
     failed = []  # files that could not be written, reported once the rest are
-    probs, test_loss, test_accuracy = score(model, x_test, y_test)
+    probs, test_loss, test_accuracy = scored
     y_pred = probs.argmax(axis=-1)
     report = evaluation.classification_report(y_test, y_pred, class_names=class_names,
                                               zero_division=0)
@@ -241,7 +298,8 @@ def _report(args, folder, model, history, run, test_set, class_names, train_time
     figures = []
     if not args.no_figures:
         try:
-            figures = _figures(folder, model, history, x_test, y_test, probs, class_names)
+            figures = _figures(folder, model, history, x_test, y_test, probs, class_names,
+                               recipe)
         except OSError as err:
             failed.append(f"cannot write the figures: {os_error_message(err)}")
     if not args.no_figures:  # the interactive page of the feature maps (no matplotlib needed)
@@ -269,9 +327,9 @@ def _report(args, folder, model, history, run, test_set, class_names, train_time
     except OSError as err:
         failed.append(f"cannot write {metrics_path}: {err.strerror or err}")
     print(f"wall time {format_seconds(wall)} (training {format_seconds(train_time)}), "
-          f"{images_per_s:,.0f} training images/s")
+          f"{images_per_s:,.0f} training {recipe.kind}/s")
     print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on "
-          f"{len(x_test):,} {key} test images; results in {folder}")
+          f"{len(x_test):,} {key} test {recipe.kind}; results in {folder}")
     if failed:
         raise CLIError("; ".join(failed) + f" (the trained model is saved in {model_path})")
     return 0

@@ -21,6 +21,7 @@ _LAUNCHER_VARS = (
 )
 
 _state: dict = {"comm": None, "checked": False}
+_step = threading.local()  # this thread's step reducer and local-only flag
 
 
 def launcher_world_size() -> int:
@@ -40,6 +41,8 @@ def get_comm():
     The first call under a launcher imports mpi4py and sizes each rank's kernel thread pool
     to its node's cores divided by the ranks on that node (unless STRIDENET_NUM_THREADS
     says otherwise)."""
+    if getattr(_step, "local", False):
+        return None
     if not _state["checked"]:
         _state["checked"] = True
         if launcher_world_size() > 1:
@@ -64,6 +67,19 @@ def _share_cores(comm) -> None:
     parallel.set_num_workers(share)
 
 
+@contextlib.contextmanager
+def local_only():
+    """Within the block this thread works as a single process: fit, evaluate and predict
+    make no collective calls. For work only rank 0 does (figures, a report) that must not
+    wait for ranks that are not doing it."""
+    previous = getattr(_step, "local", False)
+    _step.local = True
+    try:
+        yield
+    finally:
+        _step.local = previous
+
+
 def is_distributed() -> bool:
     """True when this process is one of several ranks training together."""
     return get_comm() is not None
@@ -84,9 +100,6 @@ def size() -> int:
 def is_chief() -> bool:
     """True on the rank that prints and writes files (rank 0, or a single process)."""
     return rank() == 0
-
-
-_step = threading.local()
 
 
 @contextlib.contextmanager
