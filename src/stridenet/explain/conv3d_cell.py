@@ -19,27 +19,16 @@ from .conv import as_bias, as_numbers, check_fits
 from .shapes import conv_formulas
 from .sizes_nd import AXES_3D
 from .trace import Term
+from .transpose import _TransposeRendered
 
 
-class _Rendered:
+class _Rendered(_TransposeRendered):
+    """Markdown, HTML and str() as the transposed-convolution traces; own text and repr."""
+
     def to_text(self, **options) -> str:
         from .render_transpose import render_conv3d_text
 
         return render_conv3d_text(self, **options)
-
-    def to_markdown(self, **options) -> str:
-        return "```text\n" + self.to_text(**options) + "\n```"
-
-    def to_html(self, full_page: bool = False, **options) -> str:
-        from .render_transpose import render_transpose_html
-
-        return render_transpose_html(self, full_page=full_page, **options)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __str__(self) -> str:
-        return self.to_text()
 
     def __repr__(self) -> str:
         return (f"<Conv3DCellTrace out[{','.join(map(str, self.cell_index))}] = {self.total}:"

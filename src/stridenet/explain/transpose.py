@@ -61,6 +61,10 @@ class SpreadCell:
 
 
 class _TransposeRendered:
+    """Rendering entry points of the traces ``render_transpose`` draws (also the 3D cells of
+    ``conv3d_cell``, which override ``to_text`` and ``__repr__``); the renderers are imported
+    when first used, so trace modules stay free of them at import."""
+
     def to_text(self, **options) -> str:
         from .render_transpose import render_transpose_text
 
