@@ -22,12 +22,13 @@ from fractions import Fraction
 from ..ops.kernels.conv_transpose import transposed_axis
 from ..ops.kernels.geometry import as_tuple, effective_kernel, resolve_padding
 from .shapes import conv_formulas
+from .trace import FormulaValue
 
 AXES_3D = ("depth", "rows", "cols")
 
 
 @dataclass(frozen=True)
-class TransposeSize:
+class TransposeSize(FormulaValue):
     """One axis of a transposed convolution: ``value`` and its filled-in ``formula``;
     ``note`` says where the k' and output-padding terms came from. Iterates as
     ``(value, formula)`` like :class:`~stridenet.explain.trace.SizeFormula`."""
@@ -42,17 +43,6 @@ class TransposeSize:
     value: int
     formula: str
     note: str = ""
-
-    def __iter__(self):
-        return iter((self.value, self.formula))
-
-    def __int__(self) -> int:
-        return self.value
-
-    __index__ = __int__
-
-    def __str__(self) -> str:
-        return self.formula + (f"   ({self.note})" if self.note else "")
 
 
 def _names(rank: int) -> tuple:

@@ -16,8 +16,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class FormulaValue:
+    """An axis size with its filled-in ``formula`` (and ``note``): iterates as
+    ``(value, formula)``, is an int, prints as the formula (with the note)."""
+
+    def __iter__(self):
+        return iter((self.value, self.formula))
+
+    def __int__(self) -> int:
+        return self.value
+
+    __index__ = __int__
+
+    def __str__(self) -> str:
+        return self.formula + (f"   ({self.note})" if self.note else "")
+
+
 @dataclass(frozen=True)
-class SizeFormula:
+class SizeFormula(FormulaValue):
     """One spatial axis: ``out = floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1``.
 
     ``formula`` has the numbers filled in, e.g. ``floor((6 + 1 + 1 - 3) / 2) + 1 = 3``;
@@ -36,17 +52,6 @@ class SizeFormula:
     value: int
     formula: str
     note: str = ""
-
-    def __iter__(self):
-        return iter((self.value, self.formula))
-
-    def __int__(self) -> int:
-        return self.value
-
-    __index__ = __int__
-
-    def __str__(self) -> str:
-        return self.formula + (f"   ({self.note})" if self.note else "")
 
 
 @dataclass(frozen=True)
@@ -293,5 +298,5 @@ def cell_label(rank: int, index: tuple, channels: int = 1, name: str = "out") ->
     return f"{name}[" + ",".join(str(i) for i in idx) + "]"
 
 
-__all__ = ["BackwardTrace", "ConvCell", "ConvTrace", "GradCell", "PoolCell", "PoolTrace",
-           "PoolValue", "SizeFormula", "Term", "cell_label"]
+__all__ = ["BackwardTrace", "ConvCell", "ConvTrace", "FormulaValue", "GradCell", "PoolCell",
+           "PoolTrace", "PoolValue", "SizeFormula", "Term", "cell_label"]
