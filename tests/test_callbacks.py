@@ -10,23 +10,7 @@ import pytest
 
 import stridenet as sn
 from stridenet import callbacks as C
-from stridenet import layers as L
-
-
-def tiny_model(seed=0):
-    sn.utils.set_random_seed(seed)
-    model = sn.Sequential([L.Input((6,)), L.Dense(8, activation="relu"),
-                           L.Dense(3, activation="softmax")])
-    model.compile(optimizer=sn.optimizers.SGD(learning_rate=0.1), metrics=["accuracy"],
-                  loss="sparse_categorical_crossentropy")
-    return model
-
-
-def tiny_data(n=48, seed=1):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 6)).astype(np.float32)
-    y = np.argmax(x[:, :3], axis=1)
-    return x, y
+from tiny_fit import tiny_data, tiny_model
 
 
 class Recorder(C.Callback):
