@@ -112,8 +112,9 @@ def test_zoo_models_for_series_and_clips():
     assert fcn.compute_output_shape((None, 60, 1)) == (None, 6)
     c3d = sn.zoo.get("c3d_small")
     assert c3d.compute_output_shape((None, 16, 32, 32, 1)) == (None, 10)
-    # conv 1x3x3x3x8 + 8, 3x3x3x8x32 + 32, 3x3x3x32x64 + 64, dense 64x10 + 10
-    assert c3d.count_params() == 224 + 6944 + 55360 + 650
+    # convs without bias 27x1x16, 27x16x32, 27x32x64, each with a batch norm (4 per
+    # channel), dense 64x10 + 10
+    assert c3d.count_params() == 432 + 64 + 13824 + 128 + 55296 + 256 + 650
     # three Conv1D/BN blocks: 8*1*128+128, 4*128 (BN), 5*128*256+256, 4*256, 3*256*128+128,
     # 4*128, dense 128*6+6
     assert fcn.count_params() == (1152 + 512 + 164096 + 1024 + 98432 + 512 + 774)
