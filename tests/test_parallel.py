@@ -20,7 +20,19 @@ def conv(x, w):
 
 def blas_threads() -> list:
     """The thread count of every BLAS library loaded (threadpoolctl is a hard dependency)."""
-    return [i["num_threads"] for i in ThreadpoolController().info() if i["user_api"] == "blas"]
+    return list(blas_counts().values())
+
+
+def blas_counts() -> dict:
+    """{library file: thread count} of every BLAS library loaded."""
+    return {i["filepath"]: i["num_threads"] for i in ThreadpoolController().info()
+            if i["user_api"] == "blas"}
+
+
+def given_back(before: dict) -> bool:
+    """Every library loaded before has its count back (a test may load another one)."""
+    after = blas_counts()
+    return all(after.get(path) == n for path, n in before.items())
 
 
 @pytest.fixture
@@ -88,7 +100,7 @@ def test_a_kernel_inside_a_chunk_gets_its_own_workspaces(data):
 def test_an_error_in_a_chunk_stops_the_rest_and_reaches_the_caller():
     started = []
 
-    before = blas_threads()
+    before = blas_counts()
 
     finished = []
 
@@ -106,7 +118,7 @@ def test_an_error_in_a_chunk_stops_the_rest_and_reaches_the_caller():
     assert len(finished) == settled  # nothing still runs once the error is raised
     # each worker stops at its next chunk: far fewer than the 400 / workers it was given
     assert len(started) <= 4 * parallel.num_workers()
-    assert blas_threads() == before  # BLAS is handed back its threads
+    assert given_back(before)  # BLAS is handed back its threads
 
 
 def test_scratch_can_be_freed_and_comes_back(data):
@@ -124,7 +136,7 @@ def test_set_num_workers_checks_its_argument():
 
 
 def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
-    before = blas_threads()
+    before = blas_counts()
     seen = []
 
     class Spy(sn.layers.Layer):
@@ -136,7 +148,7 @@ def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
     model.compile(optimizer="sgd", loss="mse")
     model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
     assert seen and set(seen) == {1}
-    assert blas_threads() == before
+    assert given_back(before)
 
 
 def _in_thread(fn, *args):
@@ -162,7 +174,7 @@ def test_workers_hold_one_blas_thread_whichever_thread_calls(two_workers):
     # "controlling thread", a later limit from another thread used to be ignored, so
     # the workers' products ran on every BLAS thread (10x slower, other sums).
     parallel.run_chunks(lambda worker, n0, n1: None, 4, 1)
-    before = blas_threads()
+    before = blas_counts()
     seen = []
 
     def chunk(worker, n0, n1):
@@ -171,7 +183,7 @@ def test_workers_hold_one_blas_thread_whichever_thread_calls(two_workers):
     used = _in_thread(parallel.run_chunks, chunk, 8, 1)
     assert used == 2 and len(seen) == 8
     assert {n for counts in seen for n in counts} == {1}
-    assert blas_threads() == before  # given back when the last block closes
+    assert given_back(before)  # given back when the last block closes
 
 
 def _model():
@@ -220,3 +232,24 @@ def test_two_models_trained_at_once_equal_each_alone(two_workers):
     for k in range(2):
         for a, b in zip(want, results[k]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_worker_holds_blas_to_one_thread_too():
+    # STRIDENET_NUM_THREADS=1, or one MPI rank per core: BLAS's own threads on the other
+    # cores made two ranks on two cores 12x slower
+    before, seen = blas_counts(), []
+
+    class Spy(sn.layers.Layer):
+        def call(self, x, training=False):
+            seen.extend(blas_threads())
+            return x
+
+    model = sn.Sequential([sn.layers.Input((4,)), Spy(), sn.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    parallel.set_num_workers(1)
+    try:
+        model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
+    finally:
+        parallel.set_num_workers(None)
+    assert seen and set(seen) == {1}
+    assert given_back(before)

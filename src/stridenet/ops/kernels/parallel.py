@@ -174,11 +174,9 @@ def blas_single_threaded():
     So ``fit``, ``evaluate`` and ``predict`` hold this around each step, not only around
     each kernel. One count over all threads: the limit is set when the first block opens
     and the original counts come back when the last one closes, whichever threads those
-    are. With one worker it does nothing.
+    are. With one worker too: STRIDENET_NUM_THREADS=1 (or one MPI rank per core) means one
+    core, and BLAS's own threads on the others made 2 ranks on 2 cores 12x slower.
     """
-    if num_workers() <= 1:
-        yield
-        return
     libs = _blas_libs()
     with _lock:
         if _held["depth"] == 0:
