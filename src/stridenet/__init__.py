@@ -2,11 +2,7 @@
 
 from . import (
     activations,
-    callbacks,
     config,
-    data,
-    datasets,
-    distribute,
     initializers,
     layers,
     losses,
@@ -15,8 +11,6 @@ from . import (
     ops,
     optimizers,
     regularizers,
-    utils,
-    zoo,
 )
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad
 from .layers import Input
@@ -32,10 +26,20 @@ __all__ = [
 ]
 
 
+# imported on first use (``sn.datasets.mnist``, ``from stridenet import zoo``): the model
+# API above is what every script needs; these pull in more of the standard library
+# (urllib, gzip, csv, hashing) and explain/viz draw with matplotlib when asked
+_LAZY = ("callbacks", "data", "datasets", "distribute", "evaluation", "explain", "utils",
+         "viz", "zoo")
+
+
 def __getattr__(name):
-    # explain and viz draw with matplotlib when asked; import them on first use
-    if name in ("explain", "viz", "evaluation"):
+    if name in _LAZY:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'stridenet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import urllib.error
-import urllib.request
 
 from ..data.idx import gunzip_capped, is_gzip
 from ..io import atomic_writer
@@ -23,8 +21,10 @@ from ..io import atomic_writer
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
 _DEFAULT_MAX = 1 << 30  # cap for a file whose size is not known
-# urllib's opener; tests replace it with one that serves local bytes
-urlopen = urllib.request.urlopen
+# the opener; None means urllib's (imported on the first download: urllib.request pulls in
+# ssl, http and email, a third of the import time of the whole package). Tests replace it
+# with one that serves local bytes.
+urlopen = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +128,13 @@ def _fetch(url: str, dest: str, spec: DataFile, timeout: float) -> None:
     """Stream ``url`` into ``dest`` atomically; ValueError if its SHA-256 is not expected."""
     digest = hashlib.sha256()
     limit = 4 * spec.size if spec.size else 1 << 30
-    with urlopen(url, timeout=timeout) as response, atomic_writer(dest) as out:
+    if urlopen is None:
+        import urllib.request
+
+        opener = urllib.request.urlopen
+    else:
+        opener = urlopen
+    with opener(url, timeout=timeout) as response, atomic_writer(dest) as out:
         total = 0
         while True:
             chunk = response.read(_CHUNK)
@@ -157,7 +163,7 @@ def download(spec: DataFile, base_urls, directory: str,
         try:
             _fetch(url, dest, spec, timeout)
             return dest
-        except (urllib.error.URLError, OSError, ValueError) as e:  # also timeouts, HTTP errors
+        except (OSError, ValueError) as e:  # URLError is an OSError; also timeouts, HTTP errors
             failures.append(f"  {url}: {getattr(e, 'reason', None) or e}")
     raise DownloadError(
         f"could not download {spec.name}.gz (is this machine offline?). Tried:\n"
