@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import sys
 
 from ..io import atomic_writer
+from .limits import check_trace_size
 
 
 def _json(text: str, name: str):
@@ -115,12 +115,6 @@ def add_explain_parser(subparsers):
     return ex
 
 
-# A trace keeps every product of every output cell as a Python object (about 300 bytes
-# and 20 microseconds each): 100,000 of them take a few seconds and ~30 MB, far more than
-# any example worth reading step by step; a padding of 100000 would ask for 10^10.
-MAX_TERMS = 100_000
-
-
 def _spatial(value, rank: int, image: bool):
     """``(sizes, channels)`` of a JSON input (``image``) or kernel as the trace functions
     read them: 2D x (H, W), (H, W, C), (1, H, W, C); 1D x (L,), (L, C), (1, L, C); a kernel
@@ -141,10 +135,11 @@ def _spatial(value, rank: int, image: bool):
 
 
 def _check_size(cmd: str, x, window, strides, padding, dilation, ceil_mode=False) -> None:
-    """Refuse a trace of more than MAX_TERMS products (or a padded input of more than
-    MAX_TERMS cells) before anything is allocated. ``window``: the kernel (conv) or
-    the pool size; geometry the trace function cannot read is left for it to report."""
-    from ..ops.kernels.geometry import as_tuple, output_size, resolve_padding
+    """Refuse a trace of more than limits.MAX_TERMS products (or padded input cells)
+    before the JSON becomes arrays (the trace functions check it again). ``window``: the
+    kernel (conv) or the pool size; geometry the trace function cannot read is left for
+    it to report."""
+    from ..ops.kernels.geometry import as_tuple, resolve_padding
 
     rank = 1 if cmd == "conv1d" else 2
     op = {"backward": "conv2d_backward", "maxpool": "max_pool2d",
@@ -168,20 +163,8 @@ def _check_size(cmd: str, x, window, strides, padding, dilation, ceil_mode=False
         pads = resolve_padding(padding, sizes, ksizes, steps, rates, causal_ok=rank == 1)
     except (TypeError, ValueError):
         return
-    padded = [n + p0 + p1 for n, (p0, p1) in zip(sizes, pads)]
-    outs = [output_size(n, k, st, p0, p1, d, ceil_mode)
-            for n, k, st, (p0, p1), d in zip(sizes, ksizes, steps, pads, rates)]
-    terms = math.prod(outs) * math.prod(ksizes) * channels
-    cells = math.prod(padded) * channels
-    if max(terms, cells) > MAX_TERMS:
-        pool = cmd in ("maxpool", "avgpool")
-        what = (f"{terms:,} window cells to show" if terms >= cells
-                else f"a padded input of {cells:,} cells")
-        raise ValueError(f"{op}: too large to trace step by step: input "
-                         f"{'x'.join(map(str, sizes))}, {'pool' if pool else 'kernel'} "
-                         f"{'x'.join(map(str, ksizes))}, padding {padding!r}, strides "
-                         f"{steps}{'' if pool else f', dilation {rates}'} give {what}; "
-                         f"explain traces at most {MAX_TERMS:,}")
+    check_trace_size(op, sizes, ksizes, steps, rates, pads, channels, padding,
+                     pool=cmd in ("maxpool", "avgpool"), ceil_mode=ceil_mode)
 
 
 def _trace(args):

@@ -6,8 +6,7 @@ Registered by ``cli.add_explain_parser`` (``add_nd_parsers``) and run first by i
 
 from __future__ import annotations
 
-# the same bound as the 2D traces (see cli.MAX_TERMS): products kept one Python object each
-MAX_TERMS = 100_000
+from .limits import MAX_TERMS  # the same bound as the 2D traces
 
 
 def add_nd_parsers(sub, output_size_parser) -> None:

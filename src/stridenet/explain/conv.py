@@ -15,6 +15,7 @@ import numpy as np
 
 from ..ops.kernels.geometry import as_tuple, effective_kernel, output_size, resolve_padding
 from ..ops.kernels.windows import pad_nhwc, window_view
+from .limits import check_trace_size
 from .shapes import conv_formulas
 from .trace import ConvCell, ConvTrace, Term
 
@@ -163,6 +164,7 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, flip_kernel=F
     sizes, ksizes = x.shape[:2], k.shape[:2]
     pads = resolve_padding(padding, sizes, ksizes, strides, dilation)
     check_fits(op, sizes, ksizes, dilation, pads, x.shape, padding)
+    check_trace_size(op, sizes, ksizes, strides, dilation, pads, x.shape[-1], padding)
     formulas = conv_formulas(padding, sizes, ksizes, strides, dilation, pads, ("rows", "cols"))
     return conv_trace(op, 2, x, k, strides, dilation, pads, padding, flip_kernel, b, layout,
                       formulas)
@@ -181,6 +183,7 @@ def conv1d(x, kernel, strides=1, padding="valid", dilation_rate=1, flip_kernel=F
     n, kk = x.shape[1], k.shape[1]
     (p,) = resolve_padding(padding, (n,), (kk,), (s,), (d,), causal_ok=True)
     check_fits(op, (n,), (kk,), (d,), (p,), x.shape[1:], padding)
+    check_trace_size(op, (n,), (kk,), (s,), (d,), (p,), x.shape[-1], padding)
     formulas = conv_formulas(padding, (n,), (kk,), (s,), (d,), (p,), ("length",))
     return conv_trace(op, 1, x, k, (1, s), (1, d), ((0, 0), p), padding, flip_kernel, b,
                       layout, formulas)

@@ -17,6 +17,7 @@ from ..ops.kernels.geometry import as_tuple, resolve_padding
 from ..ops.kernels.pool import pool_geometry
 from ..ops.kernels.windows import pad_nhwc, window_view
 from .conv import as_image
+from .limits import check_trace_size
 from .shapes import conv_formulas
 from .trace import PoolCell, PoolTrace, PoolValue
 
@@ -57,6 +58,8 @@ def pool_trace(op, rank, x, pool, strides, pads, padding, ceil_mode, cip, layout
     out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
     _check(op, (h, w)[2 - rank:], pool[2 - rank:], strides[2 - rank:], pads[2 - rank:],
            out_hw[2 - rank:], padding, x.shape[2 - rank:])
+    check_trace_size(op, (h, w)[2 - rank:], pool[2 - rank:], strides[2 - rank:], (1,) * rank,
+                     pads[2 - rank:], c, padding, pool=True, ceil_mode=ceil_mode)
     formulas = conv_formulas(padding, (h, w)[2 - rank:], pool[2 - rank:], strides[2 - rank:],
                              (1,) * rank, pads[2 - rank:], names, ceil_mode)
     xp = pad_nhwc(x[None], full)[0]  # (Hp, Wp, C), zeros in padding
