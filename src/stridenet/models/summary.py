@@ -175,10 +175,7 @@ def print_summary(model, show_compute=False, print_fn=None):
         head += ["FLOPs/sample", "Receptive field", "Activations"]
         widths += [15, 16, 12]
         fields = receptive_fields(model, rows)
-    total_width = sum(widths)
-    lines = [f'Model: "{model.name}"', "_" * total_width,
-             "".join(h.ljust(w) for h, w in zip(head, widths)), "=" * total_width]
-    total_flops = 0
+    table, total_flops = [], 0
     for layer, in_shape, out_shape in rows:
         params = sum(w.size for w in layer.weights) if layer.built else 0
         cells = [f"{layer.name} ({type(layer).__name__})", _fmt_shape(out_shape), f"{params:,}"]
@@ -188,7 +185,15 @@ def print_summary(model, show_compute=False, print_fn=None):
             itemsize = np.dtype(layer.dtype or "float32").itemsize
             cells += [f"{flops:,}", fields.get(layer.name, "-"),
                       _fmt_bytes(_elements(out_shape) * itemsize)]
-        lines.append("".join(c.ljust(w) for c, w in zip(cells, widths)))
+        table.append(cells)
+    # a column grows to its longest cell and keeps two spaces before the next, so a long
+    # layer name or shape never runs into its neighbour
+    widths = [max([w, len(head[i]) + 2] + [len(cells[i]) + 2 for cells in table])
+              for i, w in enumerate(widths)]
+    total_width = sum(widths)
+    lines = [f'Model: "{model.name}"', "_" * total_width,
+             "".join(h.ljust(w) for h, w in zip(head, widths)), "=" * total_width]
+    lines += ["".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in table]
     lines.append("=" * total_width)
     weights = model.weights
     trainable = sum(w.size for w in weights if w.trainable)
