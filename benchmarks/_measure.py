@@ -12,26 +12,38 @@ from _common import LoadMeter, Matmul, Sampler, timed
 
 import stridenet as sn
 
-MODELS = {  # name -> input shape (H, W, C)
+MODELS = {  # name -> input shape of one sample, channels last
     "mnist_cnn": (28, 28, 1),
     "lenet5": (28, 28, 1),
     "resnet20": (32, 32, 3),
+    "fcn1d": (60, 1),  # the synthetic-control recipe's series: 60 steps, 6 classes
+    "c3d_small": (16, 32, 32, 1),  # the moving-digits recipe's clips: 16 frames of 32x32
 }
+CLASSES = {"fcn1d": 6}  # the others: 10
+# Largest batch per model: a c3d_small step at batch 128 takes seconds, which would
+# stretch the run past its budget; 32 is the moving-digits recipe's own batch.
+MAX_BATCH = {"c3d_small": 32}
+
+
+def model_batch(name: str, batch: int) -> int:
+    """The batch ``name`` is timed at: ``batch``, capped by ``MAX_BATCH``."""
+    return min(batch, MAX_BATCH.get(name, batch))
 KINDS = ("train", "infer", "latency")
+TORCH_LAYOUTS = ("nchw", "nhwc")  # torch's default layout, and channels_last (where it has one)
 LATENCY_CALLS = 7  # timed batch-1 calls per turn (their median is the turn's sample)
 
 
 def batch_data(name: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded float32 images (N, H, W, C) and int64 labels in 0..9."""
+    """Seeded float32 samples (N, *MODELS[name]) and int64 labels in 0..classes-1."""
     rng = np.random.default_rng(42)
     x = rng.standard_normal((batch, *MODELS[name]), dtype=np.float32)
-    return x, rng.integers(0, 10, size=batch)
+    return x, rng.integers(0, CLASSES.get(name, 10), size=batch)
 
 
 def build_stridenet(name: str):
     """The zoo model, seeded, compiled with Adam and sparse categorical cross-entropy."""
     sn.utils.set_random_seed(0)
-    model = sn.zoo.get(name)
+    model = sn.zoo.get(name, input_shape=MODELS[name], num_classes=CLASSES.get(name, 10))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     return model
 
@@ -42,10 +54,11 @@ def train_flops(model) -> float:
     from stridenet.models.summary import layer_flops, layer_io_shapes
 
     fwd = sum(layer_flops(layer, i, o) for layer, i, o in layer_io_shapes(model)
-              if isinstance(layer, sn.layers.Conv2D | sn.layers.Dense))
+              if isinstance(layer, CONV_DENSE))
     return 3.0 * fwd
 
 
+CONV_DENSE = sn.layers.Conv1D | sn.layers.Conv2D | sn.layers.Conv3D | sn.layers.Dense
 TIMED_CALLS = {"train": 2, "infer": 3}  # back-to-back timed calls per turn (the best counts)
 
 
@@ -92,10 +105,14 @@ class TorchRunner(Runner):
     logits; inference is ``softmax(model(x))`` under ``inference_mode`` in eval mode."""
 
     def __init__(self, torch, model, x, y, channels_last: bool):
+        from _torch_models import memory_format, to_torch
+
         self.torch = torch
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = model.to(memory_format=fmt)
-        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        fmt = memory_format(torch, x.ndim, channels_last)
+        if fmt is None:
+            raise ValueError(f"torch has no channels-last format for {x.ndim - 2}D data")
+        self.model = model.to(memory_format=fmt) if x.ndim in (4, 5) else model
+        xt = to_torch(torch, x)
         self.x = xt.contiguous(memory_format=fmt)
         self.x1 = xt[:1].clone().contiguous(memory_format=fmt)
         self.y = torch.from_numpy(y)
@@ -137,15 +154,18 @@ def runners(name: str, batch: int, torch):
     """Build the stridenet model and (with torch) its two twins; check they agree.
 
     Returns (ModelResult, {impl: Runner}). The output check runs before any step."""
-    from _torch_models import build, check_params, check_same, copy_weights
+    from _torch_models import build, check_params, check_same, copy_weights, memory_format
 
     model = build_stridenet(name)
+    batch = model_batch(name, batch)
     x, y = batch_data(name, batch)
     result = ModelResult(name, model.count_params(), train_flops(model), batch)
     impls = {}
     if torch is not None:
         twins = {}
-        for key in ("nchw", "nhwc"):
+        layouts = [k for k in TORCH_LAYOUTS
+                   if memory_format(torch, x.ndim, k == "nhwc") is not None]
+        for key in layouts:
             twins[key] = build(torch, name)
             check_params(torch, model, twins[key], name)
             copy_weights(torch, model, twins[key], name)

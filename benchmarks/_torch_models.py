@@ -3,10 +3,14 @@
 Each twin has the same layers, padding and parameter count as the stridenet model and,
 once ``copy_weights`` has run, computes the same function (checked by ``check_same``):
 
-* kernels ``(KH, KW, C_in, F)`` become ``(F, C_in, KH, KW)``; dense kernels are transposed;
+* kernels ``(*K, C_in, F)`` become ``(F, C_in, *K)`` (1D, 2D and 3D alike); dense
+  kernels are transposed;
 * the first dense layer after a flatten has its rows reordered from stridenet's
   ``(H, W, C)`` flattening to torch's ``(C, H, W)`` one;
-* batch norm keeps Keras's epsilon (1e-3) and momentum (Keras 0.99 = torch 0.01);
+* batch norm keeps Keras's epsilon (1e-3) and the model's momentum (Keras 0.99 = torch
+  0.01; the FCN's 0.9 = torch 0.1);
+* Keras's "same" for the FCN's even kernel of 8 pads 3 before and 4 after: the twin pads
+  explicitly (``ZeroPad1d``, what torch's ``padding="same"`` does inside, with a warning);
 * a stride-2 "same" 3x3 convolution on an even size pads (0, 1) (the Keras rule:
   the odd cell goes to the bottom/right), which torch's symmetric ``padding=`` cannot
   express, so the twin pads explicitly (``ZeroPad2d``) before an unpadded conv;
@@ -38,6 +42,29 @@ def _lenet5(nn):
         nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
         nn.Linear(84, 10),
     )
+
+
+def _fcn1d(nn):
+    layers, cin = [], 1
+    for f, k in zip((128, 256, 128), (8, 5, 3)):
+        if k % 2 == 0:  # "same", even kernel: (k - 1) // 2 before, the rest after
+            layers += [nn.ZeroPad1d(((k - 1) // 2, k // 2)), nn.Conv1d(cin, f, k)]
+        else:
+            layers.append(nn.Conv1d(cin, f, k, padding=k // 2))
+        layers += [nn.BatchNorm1d(f, eps=1e-3, momentum=0.1), nn.ReLU()]
+        cin = f
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(128, 6))
+
+
+def _c3d_small(nn):
+    layers, cin = [], 1
+    for i, f in enumerate((16, 32, 64)):
+        layers += [nn.Conv3d(cin, f, 3, padding=1, bias=False),
+                   nn.BatchNorm3d(f, eps=1e-3, momentum=0.01), nn.ReLU()]
+        if i < 2:
+            layers.append(nn.MaxPool3d(2))
+        cin = f
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
 def _resnet20(torch):
@@ -89,14 +116,27 @@ def _resnet20(torch):
 
 
 def build(torch, name: str):
-    """The torch twin of ``stridenet.zoo.get(name)`` (default arguments, 10 classes)."""
-    if name == "mnist_cnn":
-        return _spec_cnn(torch.nn)
-    if name == "lenet5":
-        return _lenet5(torch.nn)
+    """The torch twin of ``stridenet.zoo.get(name)`` (default arguments)."""
     if name == "resnet20":
         return _resnet20(torch)
-    raise ValueError(f"no torch twin for {name!r}")
+    twins = {"mnist_cnn": _spec_cnn, "lenet5": _lenet5, "fcn1d": _fcn1d, "c3d_small": _c3d_small}
+    if name not in twins:
+        raise ValueError(f"no torch twin for {name!r}")
+    return twins[name](torch.nn)
+
+
+def memory_format(torch, x_ndim: int, channels_last: bool):
+    """torch's memory format for a batch of ``x_ndim`` dimensions; None where torch has
+    no channels-last format (1D data)."""
+    if not channels_last:
+        return torch.contiguous_format
+    return {4: torch.channels_last, 5: torch.channels_last_3d}.get(x_ndim)
+
+
+def to_torch(torch, x: np.ndarray):
+    """A channels-last batch ``(N, *S, C)`` as a contiguous ``(N, C, *S)`` tensor."""
+    order = (0, x.ndim - 1, *range(1, x.ndim - 1))  # (N, *S, C) -> (N, C, *S)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(order)))
 
 
 def _resnet_module(torch, model, sn_name: str):
@@ -113,6 +153,11 @@ def _resnet_module(torch, model, sn_name: str):
     return mod[-1] if isinstance(mod, torch.nn.Sequential) else mod  # (pad, conv)
 
 
+def _weighted(nn):
+    """torch module classes that hold weights."""
+    return nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm
+
+
 def _weighted_pairs(torch, sn_model, model, name):
     """(stridenet layer, torch module, flattened (H, W, C) or None) per weighted layer."""
     import stridenet as sn
@@ -122,7 +167,7 @@ def _weighted_pairs(torch, sn_model, model, name):
     if name == "resnet20":
         return [(layer, _resnet_module(torch, model, layer.name), None)
                 for layer, _, _ in io if layer.weights]
-    mods = [m for m in model if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    mods = [m for m in model if isinstance(m, _weighted(torch.nn))]
     pairs, hwc = [], None
     for layer, in_shape, _ in io:
         if isinstance(layer, sn.layers.Flatten):
@@ -140,15 +185,15 @@ def copy_weights(torch, sn_model, model, name) -> None:
     nn = torch.nn
     with torch.no_grad():
         for layer, mod, hwc in _weighted_pairs(torch, sn_model, model, name):
-            if isinstance(mod, nn.BatchNorm2d):
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 for attr, var in (("weight", layer.gamma), ("bias", layer.beta),
                                   ("running_mean", layer.moving_mean),
                                   ("running_var", layer.moving_variance)):
                     getattr(mod, attr).copy_(torch.from_numpy(np.array(var.data)))
                 continue
             k = np.asarray(layer.kernel.data)
-            if isinstance(mod, nn.Conv2d):
-                w = k.transpose(3, 2, 0, 1)  # (KH, KW, C, F) -> (F, C, KH, KW)
+            if isinstance(mod, nn.modules.conv._ConvNd):
+                w = k.transpose(k.ndim - 1, k.ndim - 2, *range(k.ndim - 2))  # -> (F, C, *K)
             elif hwc is not None:  # rows (h, w, c) -> columns (c, h, w)
                 w = k.reshape(*hwc, -1).transpose(3, 2, 0, 1).reshape(k.shape[1], -1)
             else:
@@ -164,7 +209,7 @@ def param_counts(torch, model) -> tuple[int, int]:
     """(trainable, total) with batch-norm running statistics counted like Keras does."""
     trainable = sum(p.numel() for p in model.parameters())
     stats = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
-                if isinstance(m, torch.nn.BatchNorm2d))
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
     return trainable, trainable + stats
 
 
@@ -183,7 +228,7 @@ def check_same(torch, sn_model, model, x: np.ndarray, name: str, tol: float = 1e
     statistics); raises when above ``tol``. Call before any training step."""
     import stridenet as sn
 
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    xt = to_torch(torch, x)
     errs = []
     for training in (False, True):
         with sn.no_grad():

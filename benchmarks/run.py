@@ -91,7 +91,7 @@ def measure_memory(results, torch, batch: int) -> None:
     impls = ["sn"] + (["nchw", "nhwc"] if torch is not None else [])
     for result in results:
         for impl in impls:
-            mem = _memory.measure(impl, result.name, batch)
+            mem = _memory.measure(impl, result.name, result.batch)
             if "error" in mem:
                 log(f"  memory {result.name} {impl}: {mem['error']}")
             result.memory[impl] = mem
