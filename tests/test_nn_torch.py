@@ -21,6 +21,8 @@ from stridenet.ops import losses as L
 from stridenet.ops.dense import dense
 from stridenet.ops.normalization import batch_norm
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # on the NumPy and numba kernels
+
 
 def SETTINGS(n):
     return settings(max_examples=n, deadline=None, derandomize=True,

@@ -27,6 +27,8 @@ import stridenet as sn
 from oracle_stats import record
 from stridenet import optimizers
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # on the NumPy and numba kernels
+
 EXACT = 1e-12  # float64, identical formulas: only rounding order differs
 
 

@@ -14,6 +14,8 @@ import stridenet as sn
 from oracle_stats import record
 from stridenet import layers as L
 
+pytestmark = pytest.mark.usefixtures("kernel_path")  # on the NumPy and numba kernels
+
 H = W = 8
 C, F, CLASSES = 2, 4, 3
 
