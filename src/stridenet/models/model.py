@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, is_grad_enabled, no_grad
 from ..layers.base import Layer
-from ..layers.symbolic import SymbolicTensor, flatten_structure
+from ..layers.symbolic import SymbolicTensor, flatten_structure, is_symbolic
 from . import functional as G
+from . import plan
 from .summary import print_summary
 from .training import Trainer
 
@@ -17,7 +18,15 @@ class Model(Trainer, Layer):
 
     Functional: ``Model(inputs, outputs)`` with SymbolicTensors from ``Input``.
     Subclassed: define layers in ``__init__`` and the forward pass in ``call``.
+
+    ``model(x, training=False)`` with the tape off (inside ``no_grad()``, as torch's
+    ``inference_mode``) runs the model's inference plan (``models/plan.py``): no tape, no
+    checks after the first call, buffers reused; it returns Tensors as the eager pass does.
+    With the tape on it runs eagerly, so gradients flow. ``inference_plan = False`` on a
+    model (or ``STRIDENET_INFERENCE_PLAN=0``) turns plans off.
     """
+
+    inference_plan = True  # False: predict and model(x) always run the eager pass
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -38,6 +47,13 @@ class Model(Trainer, Layer):
             for layer in self._layers:
                 self._track(layer)
             self.built = True
+
+    def __call__(self, inputs, training=None, **kwargs):
+        if not training and not kwargs and not is_grad_enabled() and not is_symbolic(inputs):
+            out = plan.predict_arrays(self, inputs)
+            if out is not None:
+                return plan.as_tensors(out)
+        return super().__call__(inputs, training=training, **kwargs)
 
     @property
     def layers(self) -> list:

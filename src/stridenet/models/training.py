@@ -15,6 +15,7 @@ from . import distributed as DP
 from . import functional as G
 from . import generator_loop as GL
 from . import generators as GEN
+from . import plan
 from . import validation as V
 from .batch_api import BatchAPI
 from .progress import ProgressBar
@@ -279,12 +280,11 @@ class Trainer(BatchAPI):
         cbs = cb_mod.CallbackList(callbacks, model=self, params={"steps": steps,
                                                                  "verbose": verbose})
         cbs.on_predict_begin({})
-        with no_grad(), blas_single_threaded():
-            for step, idx in enumerate(self._batches(n, batch_size)):
-                cbs.on_predict_batch_begin(step, {})
-                outs.append(_numpy(self(D.take(x, idx), training=False)))
-                bar.update(step + 1)
-                cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        for step, idx in enumerate(self._batches(n, batch_size)):
+            cbs.on_predict_batch_begin(step, {})
+            outs.append(self._predict_arrays(D.take(x, idx)))
+            bar.update(step + 1)
+            cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end({})
         bar.finish()
         if isinstance(outs[0], list):  # a model with several outputs: one array each
@@ -309,5 +309,13 @@ class Trainer(BatchAPI):
         return np.zeros((0, *out[1:]), dtype)
 
     def predict_on_batch(self, x):
+        return self._predict_arrays(D.as_inputs(x, self._n_inputs()))
+
+    def _predict_arrays(self, x):
+        """One batch's predictions as arrays: the inference plan (models/plan.py), or the
+        eager pass when no plan applies."""
+        out = plan.predict_arrays(self, x)
+        if out is not None:
+            return out
         with no_grad(), blas_single_threaded():
-            return _numpy(self(D.as_inputs(x, self._n_inputs()), training=False))
+            return _numpy(self(x, training=False))

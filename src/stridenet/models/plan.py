@@ -1,0 +1,253 @@
+"""Inference plans: ``predict``, ``predict_on_batch`` and ``model(x)`` under ``no_grad``
+without the tape.
+
+The first call with a given per-image input shape and dtype (and kernel path) runs the
+ordinary eager forward pass -- its checks, errors and building included -- and returns its
+result; the plan for that key is then compiled (``plan_compile.py``: one step per layer,
+batch norms and activations fused into the conv or dense step before them), run once on
+the same batch and compared with the eager result (a plan that disagrees is dropped and
+that key stays eager, with a warning). Later calls with the key run the plan:
+
+* the batch is cut into chunks of images that fit in cache (about ``CHUNK_BYTES`` of
+  buffers and workspace per chunk) and each chunk runs through *all* the steps on one
+  core, the chunks spread over the cores (``parallel.run_chunks``) -- one thread hand-off
+  per call instead of one per layer, and each layer's output read by the next while it
+  is still in cache;
+* a batch of one image runs on the calling thread, either with BLAS on one thread or with
+  BLAS's own threads splitting the products, whichever was faster when measured on the
+  plan's first single-image call (3 runs of each, interleaved);
+* every buffer is allocated once per worker, for the largest chunk seen, and reused; the
+  arrays returned are new on every call (never a buffer the next call overwrites).
+
+A model holds at most ``MAX_PLANS`` plans (least recently used dropped). Plans are off
+with ``STRIDENET_INFERENCE_PLAN=0`` in the environment, or ``model.inference_plan =
+False``; layers the planner does not know run eagerly inside the plan, and a model with
+its own ``call()`` (subclassed) always runs eagerly.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import threading
+import time
+import warnings
+import weakref
+
+import numpy as np
+
+from .. import config
+from ..autograd import Tensor, no_grad
+from ..ops.kernels import backend, parallel
+from . import plan_compile as C
+
+ENV = "STRIDENET_INFERENCE_PLAN"
+MAX_PLANS = 4  # per model: a few input shapes, least recently used dropped
+CHUNK_BYTES = 8 << 20  # buffers + workspace of one chunk of images
+_EAGER = "eager"  # a key whose plan failed its check: that key runs eagerly
+_plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def enabled(model) -> bool:
+    """Whether ``model`` may run inference plans (``STRIDENET_INFERENCE_PLAN``, default on;
+    ``model.inference_plan``, default True)."""
+    if not getattr(model, "inference_plan", True):
+        return False
+    value = os.environ.get(ENV)
+    return value is None or value.strip().lower() not in ("0", "false", "off", "no")
+
+
+def _arrays(inputs):
+    """Inputs (array, Tensor, or a list/tuple of them) as float arrays, or None."""
+    items = inputs if isinstance(inputs, list | tuple) else [inputs]
+    out = []
+    for x in items:
+        if isinstance(x, Tensor):
+            x = x.data
+        elif not isinstance(x, np.ndarray):
+            return None
+        if x.dtype not in (np.float32, np.float64):
+            if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+                return None
+            x = x.astype(config.floatx())
+        out.append(x)
+    return out
+
+
+def _structure(model):
+    stack = getattr(model, "_stack", None)
+    return () if stack is None else tuple(map(id, stack))
+
+
+def _eager(model, inputs):
+    """The ordinary forward pass (checks and building included) as arrays."""
+    from ..layers.base import Layer
+    from ..ops.kernels.parallel import blas_single_threaded
+
+    with no_grad(), blas_single_threaded():
+        out = Layer.__call__(model, inputs, training=False)
+    return [o.numpy() for o in out] if isinstance(out, list | tuple) else out.numpy()
+
+
+def predict_arrays(model, inputs):
+    """The model's inference output for ``inputs`` as arrays (the structure ``predict``
+    returns), from its plan; None when no plan applies (the caller runs eagerly)."""
+    if not enabled(model) or not C.plannable(model):
+        return None
+    xs = _arrays(inputs)
+    if xs is None or any(x.ndim == 0 for x in xs):
+        return None
+    n = xs[0].shape[0]
+    if n == 0 or any(x.shape[0] != n for x in xs):
+        return None
+    key = (tuple((x.shape[1:], x.dtype.char) for x in xs), backend.kernel_mode(),
+           _structure(model))
+    with _lock:
+        table = _plans.get(model)
+        if table is None:
+            table = _plans[model] = collections.OrderedDict()
+        plan = table.get(key)
+        if plan is not None:
+            table.move_to_end(key)
+    if plan is None:
+        ref = _eager(model, inputs)  # the first call: the eager checks and result
+        plan = _build(model, xs, ref)
+        with _lock:
+            table[key] = plan
+            while len(table) > MAX_PLANS:
+                table.popitem(last=False)
+        return ref
+    if plan is _EAGER:
+        return None
+    return plan(xs)
+
+
+def as_tensors(out):
+    """A ``predict_arrays`` result as the eager call returns it: Tensor(s)."""
+    if isinstance(out, list):
+        return [Tensor._from_array(o) for o in out]
+    return Tensor._from_array(out)
+
+
+def plans_of(model) -> list:
+    """The model's plans, least recently used first (for tests and inspection)."""
+    table = _plans.get(model)
+    return [] if table is None else [p for p in table.values() if p is not _EAGER]
+
+
+def _build(model, xs, ref):
+    """Compile, run and check the plan for ``xs``; _EAGER when it cannot be trusted."""
+    try:
+        plan = Plan(model, xs)
+        got = plan(xs)
+    except Exception as error:  # noqa: BLE001 - the eager path stays correct
+        warnings.warn(f"{model.name}: inference plan not used ({type(error).__name__}: "
+                      f"{error}); running eagerly", RuntimeWarning, stacklevel=3)
+        return _EAGER
+    refs, gots = (ref, got) if isinstance(ref, list) else ([ref], [got])
+    for r, g in zip(refs, gots):
+        scale = float(np.nanmax(np.abs(r))) if r.size else 0.0
+        if r.shape != g.shape or r.dtype != g.dtype or not np.allclose(
+                g, r, rtol=1e-3, atol=1e-4 * max(1.0, scale), equal_nan=True):
+            warnings.warn(f"{model.name}: inference plan disagrees with the eager pass; "
+                          f"running eagerly", RuntimeWarning, stacklevel=3)
+            return _EAGER
+    return plan
+
+
+class Plan:
+    """The compiled steps for one per-image input shape and dtype of one model."""
+
+    def __init__(self, model, xs):
+        nodes, n_inputs, outputs = C.graph(model)
+        self.in_shapes = C.input_shapes(model, [x.shape for x in xs])
+        first = [x[:1].reshape(1, *s) for x, s in zip(xs, self.in_shapes)]
+        info = C.trace(nodes, n_inputs, first)
+        self.steps, where = C.compile_steps(nodes, info, outputs)
+        self.out_slots = [where.get(o, o) for o in outputs]
+        self.out_specs = [info[o] for o in outputs]
+        self.single = not isinstance(getattr(model, "_nested_outputs", None), list | tuple)
+        self.nslots = max(info) + 1
+        self.specs = []
+        for step in self.steps:
+            found = step.buffers()
+            if found:
+                step.buf = len(self.specs)
+                self.specs += found
+        per_image = sum(math.prod(s) * np.dtype(d).itemsize for s, d, _ in self.specs)
+        per_image += max([s.scratch_per_image() * s.dtype.itemsize for s in self.steps] or [0])
+        self.chunk_cap = max(1, CHUNK_BYTES // max(1, per_image))
+        self.chunked = all(step.per_sample for step in self.steps)
+        self.one_image_mode = None  # "blas threads" or "one thread", measured on first use
+        self._bufs = {}
+        self._busy = threading.Lock()
+
+    def __call__(self, xs):
+        if not self._busy.acquire(blocking=False):  # another thread is running this plan
+            return None
+        try:
+            outs = self._run(xs)
+        finally:
+            self._busy.release()
+        return outs[0] if self.single else outs
+
+    def _run(self, xs):
+        n = xs[0].shape[0]
+        xs = [x if x.shape[1:] == s else x.reshape(n, *s) for x, s in zip(xs, self.in_shapes)]
+        for step in self.steps:
+            step.prepare()
+        outs = [np.empty((n, *shape), dtype) for shape, dtype in self.out_specs]
+        if n == 1 or not self.chunked:
+            self._whole(xs, outs, n)
+        else:
+            step = min(self.chunk_cap, -(-n // parallel.num_workers()))
+            with parallel.blas_single_threaded():  # the chunks share the cores, not BLAS
+                parallel.run_chunks(lambda worker, n0, n1: self._chunk(worker, n0, n1, xs,
+                                                                       outs), n, step)
+        return outs
+
+    def _whole(self, xs, outs, n):
+        """The batch as one chunk on this thread, BLAS as measured on the first call."""
+        mode = self.one_image_mode
+        if mode is None:
+            mode = self.one_image_mode = self._measure(xs, outs, n)
+        if mode == "blas threads":
+            self._chunk(0, 0, n, xs, outs)
+        else:
+            with parallel.blas_single_threaded():
+                self._chunk(0, 0, n, xs, outs)
+
+    def _measure(self, xs, outs, n) -> str:
+        best = {"one thread": math.inf, "blas threads": math.inf}
+        for _ in range(3):
+            for mode in best:
+                start = time.perf_counter()
+                if mode == "blas threads":
+                    self._chunk(0, 0, n, xs, outs)
+                else:
+                    with parallel.blas_single_threaded():
+                        self._chunk(0, 0, n, xs, outs)
+                best[mode] = min(best[mode], time.perf_counter() - start)
+        return min(best, key=best.get)
+
+    def _buffers(self, worker, n):
+        have = self._bufs.get(worker)
+        if have is None or have[0] < n:
+            cap = max(n, have[0] if have else 0)
+            have = self._bufs[worker] = (cap, [
+                np.empty((cap, *s), d) if fill is None else np.full((cap, *s), fill, d)
+                for s, d, fill in self.specs])
+        return have[1]
+
+    def _chunk(self, worker, n0, n1, xs, outs):
+        n = n1 - n0
+        bufs = self._buffers(worker, n)
+        env = [None] * self.nslots
+        for i, x in enumerate(xs):
+            env[i] = x[n0:n1]
+        for step in self.steps:
+            step.run(env, bufs, n)
+        for out, slot in zip(outs, self.out_slots):
+            out[n0:n1] = env[slot]
