@@ -32,11 +32,15 @@ def eager(model, x):
 
 
 def planned(model, x):
-    """predict_on_batch through the plan: the first call of a key compiles it (and returns
-    the eager result), so the second call is the plan's; checked to have run one."""
+    """predict_on_batch through the plan: the first call of a key runs eagerly, the second
+    compiles the plan (and returns the eager result), the third is the plan's -- checked."""
     model.predict_on_batch(x)
-    out = model.predict_on_batch(x)
+    model.predict_on_batch(x)
     assert P.plans_of(model), "no plan was made"
+    plan = P.plans_of(model)[-1]
+    runs = plan.calls
+    out = model.predict_on_batch(x)
+    assert plan.calls == runs + 1, "the plan did not run"
     return out
 
 
@@ -89,8 +93,9 @@ def test_plan_equals_eager(name):
         x = _data(model, n)
         assert_close(planned(model, x), eager(model, x))
     assert "Eager" not in _step_kinds(model)  # every layer of these models is planned
-    if name == "resnet20":  # batch norm and relu joined the conv step before them
-        assert _step_kinds(model).count("Conv") == 21 and "Elementwise" not in _step_kinds(model)
+    if name == "resnet20":  # batch norm and relu joined the conv step before them; only
+        kinds = _step_kinds(model)  # the final softmax runs apart (the losses use its logits)
+        assert kinds.count("Conv") == 21 and kinds.index("Elementwise") == len(kinds) - 1
 
 
 def test_conv3d_model_and_partial_batches():
@@ -213,9 +218,9 @@ def test_call_under_no_grad_uses_the_plan_and_gradients_still_flow():
     model = zoo.lenet5()
     x = _data(model, 2)
     with no_grad():
-        model(x, training=False)
-        out = model(x, training=False)
-    assert isinstance(out, sn.autograd.Tensor) and P.plans_of(model)
+        for _ in range(3):
+            out = model(x, training=False)
+    assert isinstance(out, sn.autograd.Tensor) and P.plans_of(model)[-1].calls
     assert_close(out.numpy(), eager(model, x))
     calls = []
     original = S.Conv.run
@@ -285,3 +290,22 @@ def test_sequential_changed_after_planning():
     got = planned(model, x)
     assert got.shape == (3, 7)
     assert_close(got, eager(model, x))
+
+
+def test_losses_still_see_the_logits_behind_a_final_softmax():
+    """evaluate runs model(x) under no_grad: the plan's softmax output carries its logits,
+    so a saturated prediction gives the same (finite, large) loss as the eager pass."""
+    sn.utils.set_random_seed(0)
+    model = sn.Sequential([L.Input((4,)), L.Dense(3, activation="softmax")])
+    model.set_weights([np.array([[60.0, -60, 0]] * 4, np.float32), np.zeros(3, np.float32)])
+    model.compile(loss="sparse_categorical_crossentropy")
+    x, y = np.ones((5, 4), np.float32), np.full(5, 1)
+    want = model.evaluate(x, y, verbose=0)
+    for _ in range(3):
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(want, rel=1e-6)
+    assert P.plans_of(model)[-1].calls
+    with no_grad():
+        out = model(x, training=False)
+    kind, logits, axis = out._logits
+    assert kind == "softmax" and axis == 1
+    np.testing.assert_allclose(logits.numpy(), x @ model.layers[0].kernel.numpy())

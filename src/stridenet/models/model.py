@@ -50,9 +50,9 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, training=None, **kwargs):
         if not training and not kwargs and not is_grad_enabled() and not is_symbolic(inputs):
-            out = plan.predict_arrays(self, inputs)
+            out = plan.predict_arrays(self, inputs, tensors=True)
             if out is not None:
-                return plan.as_tensors(out)
+                return out
         return super().__call__(inputs, training=training, **kwargs)
 
     @property

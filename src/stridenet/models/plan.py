@@ -82,18 +82,23 @@ def _structure(model):
 
 
 def _eager(model, inputs):
-    """The ordinary forward pass (checks and building included) as arrays."""
+    """The ordinary forward pass (checks and building included): Tensor(s)."""
     from ..layers.base import Layer
-    from ..ops.kernels.parallel import blas_single_threaded
 
-    with no_grad(), blas_single_threaded():
-        out = Layer.__call__(model, inputs, training=False)
+    with no_grad(), parallel.blas_single_threaded():
+        return Layer.__call__(model, inputs, training=False)
+
+
+def _numpy(out):
     return [o.numpy() for o in out] if isinstance(out, list | tuple) else out.numpy()
 
 
-def predict_arrays(model, inputs):
-    """The model's inference output for ``inputs`` as arrays (the structure ``predict``
-    returns), from its plan; None when no plan applies (the caller runs eagerly)."""
+def predict_arrays(model, inputs, tensors=False):
+    """The model's inference output for ``inputs``: arrays in the structure ``predict``
+    returns (``tensors=True``: the Tensor(s) ``model(x)`` returns, a final softmax or
+    sigmoid carrying its logits for the losses), from its plan; None when no plan applies
+    (the caller runs eagerly). The first call with a key runs eagerly; the second compiles
+    the plan (and still returns the eager result it checks the plan against)."""
     if not enabled(model) or not C.plannable(model):
         return None
     xs = _arrays(inputs)
@@ -109,32 +114,32 @@ def predict_arrays(model, inputs):
         if table is None:
             table = _plans[model] = collections.OrderedDict()
         plan = table.get(key)
-        if plan is not None:
-            table.move_to_end(key)
-    if plan is None:
-        ref = _eager(model, inputs)  # the first call: the eager checks and result
-        plan = _build(model, xs, ref)
-        with _lock:
-            table[key] = plan
+        if plan is None or plan is _SEEN:
+            table[key] = _BUILDING if plan is _SEEN else _SEEN
             while len(table) > MAX_PLANS:
                 table.popitem(last=False)
-        return ref
-    if plan is _EAGER:
+        else:
+            table.move_to_end(key)
+    if plan is None or plan is _SEEN:  # eager: checks, building, and the plan's reference
+        ref = _eager(model, inputs)
+        if plan is _SEEN:
+            built = _build(model, xs, _numpy(ref))
+            with _lock:
+                if table.get(key) is _BUILDING:
+                    table[key] = built
+        return ref if tensors else _numpy(ref)
+    if plan is _EAGER or plan is _BUILDING:
         return None
-    return plan(xs)
+    return plan(xs, tensors)
 
 
-def as_tensors(out):
-    """A ``predict_arrays`` result as the eager call returns it: Tensor(s)."""
-    if isinstance(out, list):
-        return [Tensor._from_array(o) for o in out]
-    return Tensor._from_array(out)
+_SEEN, _BUILDING = "seen", "building"  # a key called once; a plan being compiled
 
 
 def plans_of(model) -> list:
     """The model's plans, least recently used first (for tests and inspection)."""
     table = _plans.get(model)
-    return [] if table is None else [p for p in table.values() if p is not _EAGER]
+    return [] if table is None else [p for p in table.values() if isinstance(p, Plan)]
 
 
 def _build(model, xs, ref):
@@ -142,6 +147,7 @@ def _build(model, xs, ref):
     try:
         plan = Plan(model, xs)
         got = plan(xs)
+        plan.calls = 0
     except Exception as error:  # noqa: BLE001 - the eager path stays correct
         warnings.warn(f"{model.name}: inference plan not used ({type(error).__name__}: "
                       f"{error}); running eagerly", RuntimeWarning, stacklevel=3)
@@ -166,10 +172,11 @@ class Plan:
         first = [x[:1].reshape(1, *s) for x, s in zip(xs, self.in_shapes)]
         info = C.trace(nodes, n_inputs, first)
         self.steps, where = C.compile_steps(nodes, info, outputs)
-        self.out_slots = [where.get(o, o) for o in outputs]
         self.out_specs = [info[o] for o in outputs]
+        self.out_slots, self.logits = C.split_logits(self.steps,
+                                                     [where.get(o, o) for o in outputs], info)
         self.single = not isinstance(getattr(model, "_nested_outputs", None), list | tuple)
-        self.nslots = max(info) + 1
+        self.nslots = max(info) + 1  # after split_logits added its slots
         self.specs = []
         for step in self.steps:
             found = step.buffers()
@@ -183,22 +190,37 @@ class Plan:
         self.one_image_mode = None  # "blas threads" or "one thread", measured on first use
         self._bufs = {}
         self._busy = threading.Lock()
+        self.calls = 0  # runs so far (tests check that the plan ran)
 
-    def __call__(self, xs):
+    def __call__(self, xs, tensors=False):
         if not self._busy.acquire(blocking=False):  # another thread is running this plan
             return None
         try:
-            outs = self._run(xs)
+            outs = self._run(xs, tensors)
+            self.calls += 1
         finally:
             self._busy.release()
+        if tensors:
+            n = len(self.out_specs)
+            found = outs[n:]
+            outs = [Tensor._from_array(o) for o in outs[:n]]
+            for (k, (kind, _)), logits in zip(self.logits.items(), found):
+                outs[k]._logits = (kind, Tensor._from_array(logits),
+                                   outs[k].ndim - 1 if kind == "softmax" else None)
         return outs[0] if self.single else outs
 
-    def _run(self, xs):
+    def _run(self, xs, logits=False):
+        """-> the outputs (new arrays), then (``logits``) the logits behind them."""
         n = xs[0].shape[0]
         xs = [x if x.shape[1:] == s else x.reshape(n, *s) for x, s in zip(xs, self.in_shapes)]
         for step in self.steps:
             step.prepare()
-        outs = [np.empty((n, *shape), dtype) for shape, dtype in self.out_specs]
+        specs, slots = self.out_specs, self.out_slots
+        if logits:
+            slots = slots + [slot for _, slot in self.logits.values()]
+            specs = specs + [specs[k] for k in self.logits]
+        outs = [np.empty((n, *shape), dtype) for shape, dtype in specs]
+        self._slots = slots
         if n == 1 or not self.chunked:
             self._whole(xs, outs, n)
         else:
@@ -249,5 +271,5 @@ class Plan:
             env[i] = x[n0:n1]
         for step in self.steps:
             step.run(env, bufs, n)
-        for out, slot in zip(outs, self.out_slots):
+        for out, slot in zip(outs, self._slots):
             out[n0:n1] = env[slot]

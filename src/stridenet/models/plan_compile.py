@@ -176,6 +176,28 @@ def compile_steps(nodes, info, outputs):
     return steps, where
 
 
+def split_logits(steps, outputs, info):
+    """A final softmax or sigmoid run in place on a model output becomes a step of its own,
+    so that the plan also has the logits behind it (the losses use them, as they do with
+    ``ops.softmax``'s output). -> (output slots, {output index: (kind, logits slot)})."""
+    producer = {step.output: step for step in steps}
+    outs, logits = list(outputs), {}
+    for k, slot in enumerate(outputs):
+        step = producer.get(slot)
+        last = step.epilogue[-1] if step is not None and step.epilogue else None
+        kind = {S.ops.softmax: "softmax", S.ops.sigmoid: "sigmoid"}.get(getattr(last, "op", None))
+        if kind is None or not step.owns_output or any(slot in st.inputs for st in steps):
+            continue
+        step.epilogue.pop()
+        new = max(info) + 1
+        info[new] = info[slot]
+        extra = S.Elementwise([slot], new, *info[slot], last)
+        steps.insert(steps.index(step) + 1, extra)
+        producer[new] = extra
+        outs[k], logits[k] = new, (kind, slot)
+    return outs, logits
+
+
 def plannable(model) -> bool:
     """Sequential and functional models whose ``call`` is the library's own."""
     from .model import Model
@@ -198,4 +220,5 @@ def input_shapes(model, shapes):
     return [tuple(G.adjusted_shape(d, s)[1:]) for d, s in zip(declared, shapes)]
 
 
-__all__ = ["PER_SAMPLE", "compile_steps", "graph", "input_shapes", "plannable", "trace"]
+__all__ = ["PER_SAMPLE", "compile_steps", "graph", "input_shapes", "plannable", "split_logits",
+           "trace"]

@@ -92,7 +92,7 @@ class Act:
     """An activation in place (see ``ACTIVATIONS``)."""
 
     def __init__(self, fn):
-        self.fn = ACTIVATIONS[fn]
+        self.op, self.fn = fn, ACTIVATIONS[fn]
 
     def prepare(self, dtype):
         pass
