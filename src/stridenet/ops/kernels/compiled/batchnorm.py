@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import parallel
-from ..windows import CHUNK_BYTES
+from ..batchnorm import ROW_BYTES
 from ._jit import jit
 
 
@@ -58,7 +58,7 @@ def _input_grad(x, dy, mean, inv_sigma, mean_dy, mean_dyxhat, scale, r0, r1, out
 
 def _step(x2) -> int:
     m, c = x2.shape
-    return max(1, min(m, CHUNK_BYTES // 4 // max(1, c * x2.itemsize)))
+    return max(1, min(m, ROW_BYTES // max(1, c * x2.itemsize)))
 
 
 def _sums(x2, count, kernel, *args):
