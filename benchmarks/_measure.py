@@ -138,6 +138,24 @@ class TorchRunner(Runner):
             self.torch.softmax(self.model(self.x1), dim=1)
 
 
+class KerasRunner(Runner):
+    """A Keras 3 twin: ``train_on_batch`` (Adam, sparse categorical cross-entropy, as
+    compiled by ``_keras_models.twin``); ``predict_on_batch`` for inference and latency,
+    Keras's compiled predict step (on TensorFlow a ``tf.function``)."""
+
+    def __init__(self, model, x, y):
+        self.model, self.x, self.y, self.x1 = model, x, y, np.ascontiguousarray(x[:1])
+
+    def train(self):
+        self.model.train_on_batch(self.x, self.y)
+
+    def infer(self):
+        self.model.predict_on_batch(self.x)
+
+    def infer1(self):
+        self.model.predict_on_batch(self.x1)
+
+
 @dataclass
 class ModelResult:
     name: str
@@ -146,14 +164,18 @@ class ModelResult:
     batch: int
     seconds: dict = field(default_factory=dict)  # (kind, impl) -> median seconds
     max_err: float | None = None  # stridenet vs torch outputs (None: no torch)
+    keras_err: float | None = None  # stridenet vs Keras outputs (None: no Keras)
+    keras_backend: str | None = None  # Keras's backend when Keras ran
+    torch_layouts: tuple = ()  # the torch twins' layouts timed ("nchw", "nhwc")
     memory: dict = field(default_factory=dict)  # impl -> measurement (see _memory)
     others: float | None = None  # cores other processes kept busy while it was timed
 
 
-def runners(name: str, batch: int, torch):
-    """Build the stridenet model and (with torch) its two twins; check they agree.
+def runners(name: str, batch: int, torch, keras=None):
+    """Build the stridenet model, (with torch) its twins in each layout torch has for
+    it, and (with ``keras``) its Keras twin; check they agree.
 
-    Returns (ModelResult, {impl: Runner}). The output check runs before any step."""
+    Returns (ModelResult, {impl: Runner}). The output checks run before any step."""
     from _torch_models import build, check_params, check_same, copy_weights, memory_format
 
     model = build_stridenet(name)
@@ -170,8 +192,15 @@ def runners(name: str, batch: int, torch):
             check_params(torch, model, twins[key], name)
             copy_weights(torch, model, twins[key], name)
         result.max_err = check_same(torch, model, twins["nchw"], x[:32], name)
+        result.torch_layouts = tuple(twins)
         for key, twin in twins.items():
             impls[key] = TorchRunner(torch, twin, x, y, channels_last=key == "nhwc")
+    if keras is not None:
+        from _keras_models import twin
+
+        kmodel, result.keras_err = twin(keras, model, name, x[:32])
+        result.keras_backend = keras.backend.backend()
+        impls["keras"] = KerasRunner(kmodel, x, y)
     return result, {"sn": StridenetRunner(model, x, y), **impls}
 
 
@@ -192,13 +221,13 @@ def measure(result: ModelResult, impls: dict, rounds: int, sampler: Sampler,
 
 
 def run_models(names, batch: int, rounds: int, torch, pause: float, wait_budget=None,
-               log=print):
+               log=print, keras=None):
     """ModelResults for ``names``, the matmul peak samples and the sampler."""
     sampler, matmul = Sampler(pause, wait_budget=wait_budget), Matmul(2048)
     peaks, results = [], []
     for name in names:
         t0, load = time.perf_counter(), LoadMeter()
-        result, impls = runners(name, batch, torch)
+        result, impls = runners(name, batch, torch, keras)
         measure(result, impls, rounds, sampler, matmul, peaks)
         result.others = load.others()
         results.append(result)

@@ -8,21 +8,13 @@ import statistics
 from dataclasses import dataclass
 
 from _common import render
+from _targets import ISSUE_TEXT, PEER_NAMES, Tally, marks, verdicts
 
-TITLES = {"mnist_cnn": "SPEC CNN", "lenet5": "LeNet-5", "resnet20": "ResNet-20"}
-TORCH = ("nchw", "nhwc")
+TITLES = {"mnist_cnn": "SPEC CNN", "lenet5": "LeNet-5", "resnet20": "ResNet-20",
+          "fcn1d": "Conv1D FCN", "c3d_small": "Conv3D c3d_small"}
+PEERS = ("nchw", "nhwc", "keras")  # torch default layout, torch channels_last, Keras/TF
+PEER_HEADS = {"nchw": "torch NCHW", "nhwc": "torch NHWC"}
 QUIET_RUN = 0.2  # cores other processes may keep busy in a part of the run we call reliable
-
-# (models, measure, ratio column, bound, sense, is_aim): the issue's targets.
-#   sense ">=": stridenet/torch must be at least bound; "<=": at most bound.
-TARGETS = [
-    (("mnist_cnn", "lenet5"), "train", "nchw", 1.0, ">=", False),
-    (("mnist_cnn", "lenet5"), "train", "nhwc", 1.0, ">=", True),
-    (("mnist_cnn", "lenet5"), "train_peak", "sn", 0.70, ">=", True),
-    (("mnist_cnn", "lenet5", "resnet20"), "infer", "nchw", 1.0, ">=", False),
-    (("mnist_cnn", "lenet5"), "latency", "nchw", 0.70, "<=", False),
-    (("mnist_cnn", "lenet5", "resnet20"), "memory", "nchw", 1.0, "<=", False),
-]
 
 MEASURES = [  # key, label, unit, better
     ("train", "train b{batch}", "img/s", "higher"),
@@ -52,48 +44,44 @@ def values(result, peak: float) -> dict:
     return out
 
 
-def _fmt(v, unit: str) -> str:
+def fmt(v, unit: str) -> str:
     if v is None:
         return "-"
     if unit == "%":
         return f"{100 * v:.0f}%"
+    if unit == "s":
+        return f"{v:.2f}" if v < 10 else f"{v:.1f}"
     return f"{v:.2f}" if unit == "ms" and v < 10 else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
 
 
-def _verdicts(name: str, key: str, vals: dict, ratios: dict) -> list[tuple[str, str, bool]]:
-    """(target text, "pass"/"MISS"/"?", is an aim) for each target of one row."""
-    out = []
-    for models, measure, col, bound, sense, aim in TARGETS:
-        if name not in models or measure != key:
-            continue
-        value = vals.get("sn") if col == "sn" else ratios.get(col)
-        what = f"{100 * bound:.0f}% peak" if col == "sn" else f"{bound:.2f}x {col.upper()}"
-        ok = None if value is None else value >= bound if sense == ">=" else value <= bound
-        out.append((f"{'aim ' if aim else ''}{sense} {what}",
-                    "?" if ok is None else "pass" if ok else "MISS", aim))
-    return out
-
-
-def _ratios(key: str, row_vals: dict) -> dict:
-    """{torch layout: stridenet's value / torch's} (none for the % of peak row)."""
+def ratios(key: str, row_vals: dict) -> dict:
+    """{peer: stridenet's value / the peer's} (none for the % of peak row)."""
     sn_v = row_vals.get("sn")
     if sn_v is None or key == "train_peak":
         return {}
-    return {i: sn_v / row_vals[i] for i in TORCH if row_vals.get(i)}
+    return {i: sn_v / row_vals[i] for i in PEERS if row_vals.get(i)}
 
 
-def _marks(verdicts) -> tuple[str, str]:
-    texts = "; ".join(t for t, _, _ in verdicts)
-    marks = "; ".join((f"aim {'met' if m == 'pass' else 'missed'}" if aim and m != "?" else m)
-                      for _, m, aim in verdicts)
-    return texts, marks
+def counted(result, row_ratios: dict) -> dict:
+    """The ratios the issue's targets read: Keras counts only on TensorFlow."""
+    if result.keras_backend in (None, "tensorflow"):
+        return row_ratios
+    return {k: v for k, v in row_ratios.items() if k != "keras"}
 
 
-def table(results, peak: float, has_torch: bool) -> tuple[list[str], list[list[str]]]:
+def keras_short(results) -> str:
+    """"TF", or the other backend Keras ran on in this run (named in the headers)."""
+    backend = next((r.keras_backend for r in results if r.keras_backend), "tensorflow")
+    return "TF" if backend == "tensorflow" else backend
+
+
+def table(results, peak: float, has_peers: bool) -> tuple[list[str], list[list[str]]]:
     """Header and cells: one row per model and measure."""
     head = ["model", "measure", "unit", "better", "stridenet"]
-    if has_torch:
-        head += ["torch NCHW", "torch NHWC", "sn/NCHW", "sn/NHWC", "target", "met"]
+    if has_peers:
+        short = keras_short(results)
+        head += [PEER_HEADS[p] for p in PEERS[:2]] + [f"Keras/{short}"]
+        head += [f"sn/{PEER_NAMES[p]}" for p in PEERS[:2]] + [f"sn/{short}", "target", "met"]
     cells = []
     for result in results:
         vals = values(result, peak)
@@ -102,61 +90,55 @@ def table(results, peak: float, has_torch: bool) -> tuple[list[str], list[list[s
             if not row_vals:
                 continue
             line = [TITLES.get(result.name, result.name), label.format(batch=result.batch),
-                    unit, better, _fmt(row_vals.get("sn"), unit)]
-            if has_torch:
-                ratios = _ratios(key, row_vals)
-                line += [_fmt(row_vals.get(i), unit) for i in TORCH]
-                line += [f"{ratios[i]:.2f}x" if i in ratios else "-" for i in TORCH]
-                line += list(_marks(_verdicts(result.name, key, row_vals, ratios)))
+                    unit, better, fmt(row_vals.get("sn"), unit)]
+            if has_peers:
+                r = ratios(key, row_vals)
+                line += [fmt(row_vals.get(i), unit) for i in PEERS]
+                line += [f"{r[i]:.2f}x" if i in r else "-" for i in PEERS]
+                line += list(marks(verdicts(result.name, key, counted(result, r))))
             cells.append(line)
     return head, cells
 
 
-def misses(results, peak) -> tuple[int, list[str]]:
-    """(number of targets, "model measure (target)" per missed one); aims not counted."""
-    count, missed = 0, []
+def tally(results, peak, tally_=None) -> Tally:
+    """The issue's targets over the model rows (aims aside)."""
+    out = tally_ or Tally()
     for result in results:
         vals = values(result, peak)
         for key, label, _, _ in MEASURES:
-            ratios = _ratios(key, vals[key])
-            for text, mark, aim in _verdicts(result.name, key, vals[key], ratios):
-                if not aim:
-                    count += 1
-                    if mark != "pass":
-                        missed.append(f"{TITLES[result.name]} {label.format(batch=result.batch)}"
-                                      f" ({text}: {mark})")
-    return count, missed
+            row_ratios = counted(result, ratios(key, vals[key]))
+            for target, mark in verdicts(result.name, key, row_ratios):
+                if not target.aim:
+                    out.add(f"{TITLES[result.name]} {label.format(batch=result.batch)}",
+                            target.text(), mark)
+    return out
 
 
-def render_table(results, peak, has_torch, markdown=False) -> str:
-    head, cells = table(results, peak, has_torch)
+def render_table(results, peak, has_peers, markdown=False) -> str:
+    head, cells = table(results, peak, has_peers)
     return render(head, cells, markdown, left={0, 1, 2, 3, len(head) - 2, len(head) - 1})
 
 
-def summary(results, peak, has_torch) -> list[str]:
-    """The count of targets met, and the missed ones (aims aside)."""
-    if not has_torch:
-        return []
-    count, missed = misses(results, peak)
-    return [f"targets of the issue met: {count - len(missed)} of {count}"
-            + (f"; missed: {', '.join(missed)}" if missed else "")]
-
-
 LEGEND = [
-    "sn/X = stridenet's number / torch's in layout X (NCHW = default, NHWC = "
-    "channels_last), in the row's unit: for img/s and % peak higher is better (>1: "
-    "stridenet faster); for ms and MB lower is better (<1: stridenet faster or smaller).",
+    "sn/X = stridenet's number / the peer's (NCHW = torch's default layout, NHWC = "
+    "channels_last (NCDHW / NDHWC for Conv3D; the 1D FCN has no channels-last layout in "
+    "torch), TF = Keras 3 on TensorFlow), in the row's unit: for img/s higher is better "
+    "(>1: stridenet faster); for ms and MB lower is better (<1: stridenet faster or "
+    "smaller).",
     "train = one optimizer step (forward, loss, backward, Adam update); infer = forward "
     "in inference mode; latency = one image; peak memory = growth of the resident set "
     "during training steps over a warmed-up baseline, in a fresh process per framework "
-    "and model; 'NumPy only' is tracemalloc's peak of stridenet's NumPy buffers in one step.",
+    "and model (torch only: Keras's is not measured); 'NumPy only' is tracemalloc's peak "
+    "of stridenet's NumPy buffers in one step.",
     "% of matmul peak = training img/s x 3 x forward conv+dense flops per image / the best "
     "NumPy float32 2048x2048 matmul GFLOP/s of the run.",
+    "c3d_small is timed at batch 32 (the moving-digits recipe's batch; a step at 128 takes "
+    "seconds); its inference target is read at that batch.",
 ]
 
 
-def legend(has_torch: bool) -> list[str]:
-    return LEGEND if has_torch else LEGEND[1:]
+def legend(has_peers: bool) -> list[str]:
+    return LEGEND if has_peers else LEGEND[1:]
 
 
 @dataclass
@@ -177,11 +159,25 @@ class Report:
     loadavg: tuple | None
     seconds: float
     command: str
+    keras_note: str = ""  # Keras's version, or why it is not a peer in this run
+    startup: object = None  # _startup.Startup or None
 
     @property
     def peak(self) -> float:
         """The best matmul sample: other load only ever slows it down."""
         return max(self.peaks)
+
+    @property
+    def has_peers(self) -> bool:
+        return self.has_torch or any(r.keras_err is not None for r in self.results)
+
+    def tally_lines(self) -> list[str]:
+        if not self.has_peers:
+            return []
+        t = tally(self.results, self.peak)
+        if self.startup is not None:
+            self.startup.tally(t)
+        return t.lines()
 
     def notes(self) -> list[str]:
         rounds = f"{self.rounds} round{'s' if self.rounds > 1 else ''}"
@@ -190,11 +186,17 @@ class Report:
                f"matmul peak (NumPy float32 2048x2048): {self.peak:.1f} GFLOP/s, the best of "
                f"{len(self.peaks)} sample{'s' if len(self.peaks) > 1 else ''} (median "
                f"{statistics.median(self.peaks):.0f}, lowest {min(self.peaks):.0f})"]
-        if self.has_torch:
-            out.append("same parameter counts in both frameworks (asserted): " + ", ".join(
+        if self.has_peers:
+            out.append("same parameter counts in every framework (asserted): " + ", ".join(
                 f"{TITLES[r.name]} {r.params:,}" for r in self.results))
-            out.append("outputs, stridenet vs torch, max |difference| of the softmax: "
-                       + ", ".join(f"{TITLES[r.name]} {r.max_err:.1e}" for r in self.results))
+        for peer, attr in (("torch", "max_err"), ("Keras", "keras_err")):
+            errs = [f"{TITLES[r.name]} {getattr(r, attr):.1e}" for r in self.results
+                    if getattr(r, attr) is not None]
+            if errs:
+                out.append(f"outputs, stridenet vs {peer}, max |difference| of the softmax "
+                           f"(inference and training mode): {', '.join(errs)}")
+        if self.keras_note:
+            out.append(self.keras_note)
         methods = {m["method"] for r in self.results for m in r.memory.values() if "method" in m}
         if methods:
             out.append(f"memory: {', '.join(sorted(methods))} in a fresh process per "
@@ -204,19 +206,22 @@ class Report:
         if errors:
             out.append("memory measurements that failed: " + "; ".join(errors))
         if self.others is not None:
-            busy = (f"other processes kept {self.others:.2f} of {os.cpu_count()} cores busy "
-                    "on average during the run")
-            if self.loadavg:
-                busy += f" (load average {self.loadavg[0]:.2f} at the start)"
-            parts = [f"{name} {v:.2f}" for name, v in self.phases if v is not None]
-            if parts:
-                busy += f"; by part: {', '.join(parts)}"
-            noisy = [name for name, v in self.phases if v is not None and v > QUIET_RUN]
-            if noisy:
-                busy += (f" (above {QUIET_RUN}: numbers of {', '.join(noisy)} unreliable, "
-                         "rerun on a quiet machine)")
-            out.append(busy)
+            out.append(self._load_note())
         return out
+
+    def _load_note(self) -> str:
+        busy = (f"other processes kept {self.others:.2f} of {os.cpu_count()} cores busy "
+                "on average during the run")
+        if self.loadavg:
+            busy += f" (load average {self.loadavg[0]:.2f} at the start)"
+        parts = [f"{name} {v:.2f}" for name, v in self.phases if v is not None]
+        if parts:
+            busy += f"; by part: {', '.join(parts)}"
+        noisy = [name for name, v in self.phases if v is not None and v > QUIET_RUN]
+        if noisy:
+            busy += (f" (above {QUIET_RUN}: numbers of {', '.join(noisy)} unreliable, "
+                     "rerun on a quiet machine)")
+        return busy
 
     def tail(self) -> str:
         return (f"{self.retaken} samples retaken (slow spell, or other processes busy), "
@@ -225,13 +230,24 @@ class Report:
     def _layers(self, markdown: bool) -> str:
         return render(*self.layers, markdown)
 
+    def _machine_short(self) -> str:
+        cpu = next((m[len("CPU: "):] for m in self.machine if m.startswith("CPU: ")), "")
+        return cpu.split(";")[0] or "this machine"
+
     def text(self) -> str:
         parts = [*self.machine, *self.notes(), "",
-                 render_table(self.results, self.peak, self.has_torch), "",
-                 *legend(self.has_torch), *summary(self.results, self.peak, self.has_torch)]
+                 render_table(self.results, self.peak, self.has_peers), "",
+                 *legend(self.has_peers), *self.tally_lines()]
+        if self.startup is not None:
+            parts += ["", "Start-up: import and first step", "", *self.startup.render(False)]
         if self.layers is not None:
             parts += ["", "SPEC model conv layers (ops.py)" + LAYER_NOTE[self.has_torch], "",
                       self._layers(False)]
+        if self.has_peers:
+            from _summary import table as speed_table
+
+            parts += ["", "Summary for the README", "", speed_table(self.results, self.peak,
+                                                                   markdown=False)]
         return "\n".join([*parts, "", self.tail()])
 
     def markdown(self) -> str:
@@ -240,16 +256,25 @@ class Report:
             f"Written by `{self.command}` (see `README.md` in this folder). Timings on a "
             "shared machine are noisy, and the numbers change as the kernels do.", "",
             "## Machine and run", "", *(f"- {line}" for line in self.machine + self.notes()),
-            "", "## Models: stridenet against PyTorch", "",
-            render_table(self.results, self.peak, self.has_torch, markdown=True), "",
-            *(f"- {line}" for line in legend(self.has_torch)
-              + summary(self.results, self.peak, self.has_torch)), "",
+            "", "## Targets of the performance issue", "",
+            *(f"- {line}" for line in ISSUE_TEXT), "",
+            "## Models: stridenet against PyTorch and Keras on TensorFlow", "",
+            render_table(self.results, self.peak, self.has_peers, markdown=True), "",
+            *(f"- {line}" for line in legend(self.has_peers) + self.tally_lines()), "",
         ]
+        if self.startup is not None:
+            parts += ["## Start-up: import and first step", "", *self.startup.render(True)]
         if self.layers is not None:
             parts += ["## SPEC model conv layers (`ops.py`)", "",
                       "Forward, and backward (dx + dw), of each conv layer alone at batch "
                       f"{self.batch}" + LAYER_NOTE[self.has_torch], "",
                       self._layers(True), ""]
+        if self.has_peers:
+            from _summary import section
+
+            parts += ["## Summary for the README", "",
+                      *section(self.results, self.peak, self.startup, self.tally_lines(),
+                               self._machine_short()), ""]
         return "\n".join([*parts, self.tail(), ""])
 
 

@@ -30,6 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+
+from _common import render
+from _targets import IMPORT_BOUND
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTEXT_MODULES = ("numpy", "torch", "tensorflow")  # timed when installed, for context
@@ -132,6 +136,85 @@ def first_steps(name: str, batch: int, timeout: float = 300) -> dict:
             out["warm"] = _spawn(name, batch, env, timeout)
     out["numpy"] = _spawn(name, batch, {**os.environ, "STRIDENET_KERNELS": "numpy"}, timeout)
     return out
+
+
+CONFIGS = (("cold", "numba, empty cache"), ("warm", "numba, warm cache"),
+           ("numpy", "numpy kernels"))
+FIRST_ROWS = (("first_step", "first train step"), ("first_predict", "first predict (after it)"),
+              ("steady_step", "steady train step (best of 3)"),
+              ("steady_predict", "steady predict (best of 3)"))
+
+
+def _s(v) -> str:
+    return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}"
+
+
+@dataclass
+class Startup:
+    """Import times (``import_times``) and first steps (``first_steps``) of one run;
+    either may be None (not measured)."""
+
+    imports: dict | None
+    first: dict | None
+    model: str = "mnist_cnn"
+    title: str = "SPEC CNN"
+    batch: int = 128
+
+    def import_rows(self) -> tuple[list[str], list[list[str]]]:
+        head = ["measure", "unit", "stridenet", "target", "met"]
+        im = self.imports
+        sn_s = im["stridenet"]
+        cum, own = im["importtime"]
+        ok = "pass" if sn_s <= IMPORT_BOUND else "MISS"
+        cells = [
+            ["import stridenet (fresh process, minus python -c pass)", "s", _s(sn_s),
+             f"<= {IMPORT_BOUND:.2f} s", ok],
+            ["-X importtime: stridenet, numpy included", "s", _s(cum), "", ""],
+            ["-X importtime: stridenet's own modules (self)", "s", _s(own), "", ""],
+        ]
+        return head, cells
+
+    def context(self) -> str:
+        others = [f"{m} {_s(self.imports[m])} s" for m in CONTEXT_MODULES if m in self.imports]
+        return ("for context, the same measure for " + ", ".join(others)) if others else ""
+
+    def first_rows(self) -> tuple[list[str], list[list[str]]]:
+        head = [f"{self.title}, batch {self.batch} (s)"] + [label for _, label in CONFIGS]
+        cells = []
+        for key, label in FIRST_ROWS:
+            cells.append([label] + [_s(self.first.get(c, {}).get(key)) for c, _ in CONFIGS])
+        return head, cells
+
+    def first_line(self) -> str:
+        """One sentence: the three first steps and the steady one."""
+        def get(config, key):
+            return self.first.get(config, {}).get(key)
+
+        why = [f"{c}: {self.first[c].get('error') or self.first[c].get('skipped')}"
+               for c, _ in CONFIGS if "first_step" not in self.first.get(c, {})]
+        line = (f"{self.title} at batch {self.batch}: first step, cold compile "
+                f"{_s(get('cold', 'first_step'))} s; first step, warm cache "
+                f"{_s(get('warm', 'first_step'))} s; first step, numpy kernels "
+                f"{_s(get('numpy', 'first_step'))} s; steady step {_s(get('warm', 'steady_step'))}"
+                f" s (numba), {_s(get('numpy', 'steady_step'))} s (numpy)")
+        return line + (f" (not measured: {'; '.join(why)})" if why else "")
+
+    def tally(self, tally) -> None:
+        if self.imports is not None:
+            ok = self.imports["stridenet"] <= IMPORT_BOUND
+            tally.add("import stridenet", f"<= {IMPORT_BOUND:.2f} s", "pass" if ok else "MISS")
+
+    def render(self, markdown: bool) -> list[str]:
+        """The section's lines (tables and notes), as text or Markdown."""
+        out = []
+        if self.imports is not None:
+            out += [render(*self.import_rows(), markdown, left={0, 1, 3, 4}), ""]
+            if self.context():
+                out += [("- " if markdown else "") + self.context(), ""]
+        if self.first is not None:
+            out += [render(*self.first_rows(), markdown, left=1), "",
+                    ("- " if markdown else "") + self.first_line(), ""]
+        return out
 
 
 if __name__ == "__main__":  # the child of first_steps

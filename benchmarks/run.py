@@ -64,6 +64,15 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="stridenet alone")
     p.add_argument("--no-memory", action="store_true", help="skip the memory processes")
     p.add_argument("--no-layers", action="store_true", help="skip the per-layer conv table")
+    p.add_argument("--no-keras", action="store_true",
+                   help="skip Keras on TensorFlow (it runs only where tensorflow is installed)")
+    p.add_argument("--keras-backend", default="tensorflow", choices=("tensorflow", "jax", "torch"),
+                   help=argparse.SUPPRESS)  # other backends: for trying the Keras path only
+    p.add_argument("--no-startup", action="store_true",
+                   help="skip the fresh-process import times and first-step compile costs")
+    p.add_argument("--import-rounds", type=int, default=None,
+                   help="fresh processes per import time, median reported (default 7, "
+                   "--quick 3)")
     p.add_argument("--pause", type=float, default=0.1,
                    help="seconds of idle before each sample (default 0.1)")
     p.add_argument("--wait-budget", type=float, default=None,
@@ -74,10 +83,13 @@ def parse_args(argv=None):
         args.wait_budget = 10.0 if args.quick else 60.0
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
+    if args.import_rounds is None:
+        args.import_rounds = 3 if args.quick else 7
     if args.out is None:
         args.out = "-" if args.quick else os.path.join(HERE, "RESULTS.md")
-    if args.batch < 2 or args.rounds < 1 or args.pause < 0:
-        p.error("--batch must be at least 2, --rounds positive, --pause not negative")
+    if args.batch < 2 or args.rounds < 1 or args.pause < 0 or args.import_rounds < 1:
+        p.error("--batch must be at least 2, --rounds and --import-rounds positive, "
+                "--pause not negative")
     return args
 
 
@@ -88,14 +100,53 @@ def log(msg: str) -> None:
 def measure_memory(results, torch, batch: int) -> None:
     import _memory
 
-    impls = ["sn"] + (["nchw", "nhwc"] if torch is not None else [])
     for result in results:
-        for impl in impls:
+        for impl in ["sn", *result.torch_layouts]:
             mem = _memory.measure(impl, result.name, result.batch)
             if "error" in mem:
                 log(f"  memory {result.name} {impl}: {mem['error']}")
             result.memory[impl] = mem
         log(f"  {result.name}: memory measured")
+
+
+def keras_peer(args):
+    """(Keras module or None, the note for the results)."""
+    from _keras_models import import_keras, keras_unavailable
+
+    label = "Keras on TensorFlow" if args.keras_backend == "tensorflow" else \
+        f"Keras on {args.keras_backend} (not the TensorFlow peer of the targets)"
+    if args.no_keras:
+        return None, f"{label}: not measured (--no-keras)"
+    why = keras_unavailable(args.keras_backend)
+    if why is not None:
+        return None, f"{label}: not measured, {why}; its columns hold '-'"
+    keras = import_keras(args.keras_backend)
+    return keras, f"{label}: Keras {keras.__version__}, {backend_version(args.keras_backend)}"
+
+
+def backend_version(backend: str) -> str:
+    import importlib
+
+    module = importlib.import_module(backend)
+    return f"{backend} {getattr(module, '__version__', '?')}"
+
+
+def startup(args, log):
+    """Import times and first-step costs in fresh processes (_startup.py)."""
+    from _measure import model_batch
+    from _report import TITLES
+    from _startup import Startup, first_steps, import_times
+
+    name = "mnist_cnn" if "mnist_cnn" in args.models else args.models[0]
+    batch = model_batch(name, args.batch)
+    log(f"import times ({args.import_rounds} fresh processes each)")
+    imports = import_times(args.import_rounds)
+    log(f"first steps of {name} (fresh processes: numba cold, numba warm, numpy)")
+    first = first_steps(name, batch)
+    for config, got in first.items():
+        if "error" in got:
+            log(f"  first step {config}: {got['error']}")
+    return Startup(imports, first, name, TITLES[name], batch)
 
 
 def layer_rows(args, torch) -> tuple[list[dict], list[float], object]:
@@ -108,10 +159,12 @@ def layer_rows(args, torch) -> tuple[list[dict], list[float], object]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch = import_torch(not args.no_torch)
+    keras, keras_note = keras_peer(args)
+    log(keras_note)
     t_start, load = time.perf_counter(), LoadMeter()
     log(f"timing {', '.join(args.models)}, {args.rounds} round(s)")
     results, peaks, sampler = run_models(args.models, args.batch, args.rounds, torch,
-                                         args.pause, args.wait_budget, log)
+                                         args.pause, args.wait_budget, log, keras)
     samplers, phases = [sampler], [(TITLES[r.name], r.others) for r in results]
     if not args.no_memory:
         measure_memory(results, torch, args.batch)  # (not timing: the load is no matter)
@@ -124,12 +177,13 @@ def main(argv=None) -> int:
         peaks += layer_peaks
         samplers.append(layer_sampler)
         layers = ops.table(ops.with_totals(rows), max(peaks), torch is not None)
+    starts = None if args.no_startup else startup(args, log)
     report = Report(
         machine=machine_lines(torch), results=results, peaks=peaks, layers=layers,
         has_torch=torch is not None, rounds=args.rounds, batch=args.batch,
         retaken=sum(s.retaken for s in samplers), noisy=sum(s.kept_noisy for s in samplers),
         others=load.others(), phases=phases, loadavg=load.loadavg,
-        seconds=time.perf_counter() - t_start,
+        seconds=time.perf_counter() - t_start, keras_note=keras_note, startup=starts,
         command=" ".join(["python benchmarks/run.py",
                           *argv_display(sys.argv[1:] if argv is None else argv)]))
     print(report.text())
