@@ -225,6 +225,41 @@ def test_max_pool_twins_agree_bit_for_bit(numba_twins, dtype, pool_size, strides
     np.testing.assert_array_equal(dx1, dx0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("count_include_pad", [False, True])
+@pytest.mark.parametrize("pool_size,strides,pads,ceil_mode", POOLS)
+def test_avg_pool_twins_agree_bit_for_bit(numba_twins, dtype, pool_size, strides, pads,
+                                          ceil_mode, count_include_pad):
+    x = _awkward((4, 9, 7, 5), dtype, 6)
+    x[3, :4, :4] = -0.0  # windows summing to -0.0: padding's +0.0 turns them to +0.0
+    dy = np.random.default_rng(7).standard_normal((4, 9, 7, 5)).astype(dtype)
+    dy[2, :2, :2] = -0.0
+
+    def run():
+        y, cache = pool.avg_pool2d_forward(x, pool_size, strides, pads, count_include_pad,
+                                           ceil_mode)
+        return y, pool.avg_pool2d_backward(dy[:, :y.shape[1], :y.shape[2]], cache)
+
+    (y0, dx0), (y1, dx1) = both(run)
+    np.testing.assert_array_equal(y1.view(np.uint8), y0.view(np.uint8))  # signs of zero too
+    np.testing.assert_array_equal(dx1.view(np.uint8), dx0.view(np.uint8))
+
+
+def test_avg_pool_tiling_windows_on_both_paths(numba_twins):
+    x = np.random.default_rng(8).standard_normal((3, 8, 6, 4)).astype(np.float32)
+    x[0, :2, :2] = -0.0
+    dy = np.full((3, 4, 3, 4), -0.0, np.float32)
+
+    def run():
+        y, cache = pool.avg_pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)))
+        return y, pool.avg_pool2d_backward(dy, cache)
+
+    (y0, dx0), (y1, dx1) = both(run)
+    np.testing.assert_array_equal(y1.view(np.uint8), y0.view(np.uint8))
+    np.testing.assert_array_equal(dx1.view(np.uint8), dx0.view(np.uint8))
+    assert np.signbit(dx1).all()  # assigned, not added onto +0.0
+
+
 def test_max_pool_backward_follows_its_forward_when_the_mode_changes(numba_twins):
     x = _awkward((3, 8, 8, 4), np.float32, 5)
     y, cache = pool.max_pool2d_forward(x, (3, 3), (2, 2), ((1, 1), (1, 1)))

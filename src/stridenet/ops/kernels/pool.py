@@ -203,10 +203,20 @@ def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mod
     """x: (N, H, W, C) -> (y: (N, OH, OW, C), cache). ``pads``: ((top, bottom), (left, right))."""
     n, h, w, c = x.shape
     out_hw, full = pool_geometry((h, w), pool, strides, pads, ceil_mode)
-    xp = pad_nhwc(x, full, value=0.0)
     y = np.empty((n, *out_hw, c), x.dtype)
     count = _window_counts((h, w), tuple(pool), tuple(strides), tuple(map(tuple, pads)),
                            out_hw, bool(count_include_pad), y.dtype)  # (OH, OW, 1)
+    padded_shape = (n, h + sum(full[0]), w + sum(full[1]), c)
+    kern = backend.twin(None, "pool.avg_pool_forward", x)
+    if kern is not None:  # compiled: one pass, no padded copy
+        x = np.ascontiguousarray(x)
+        parallel.run_chunks(lambda worker, n0, n1: kern(x[n0:n1], y[n0:n1], count, pool,
+                                                        strides, full),
+                            n, chunk_size(n, 2 * math.prod(x.shape[1:]), x.itemsize))
+        cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=padded_shape,
+                          pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)
+        return y, cache
+    xp = pad_nhwc(x, full, value=0.0)
     taps = [slc for _, _, slc in _taps(pool, strides, out_hw)]
 
     def chunk(worker, n0, n1):
@@ -217,7 +227,7 @@ def avg_pool2d_forward(x, pool, strides, pads, count_include_pad=False, ceil_mod
         ys /= count
 
     parallel.run_chunks(chunk, n, chunk_size(n, 2 * math.prod(xp.shape[1:]), x.itemsize))
-    cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=xp.shape,
+    cache = PoolCache(xp=None, y=None, in_hw=(h, w), pads=full, padded_shape=padded_shape,
                       pool=pool, strides=strides, out_hw=out_hw, real=None, count=count)
     return y, cache
 
@@ -226,6 +236,16 @@ def avg_pool2d_backward(dy, cache: PoolCache):
     """dy: (N, OH, OW, C) -> dx: (N, H, W, C): each cell of a window gets dy / count."""
     dtype = np.result_type(dy, cache.count)
     tiled = _tiles_exactly(cache.out_hw, cache.strides, cache.pool, cache.padded_shape[1:3])
+    n = cache.padded_shape[0]
+    kern = backend.twin(None, "pool.avg_pool_backward", dy, cache.count)
+    if kern is not None:  # compiled: one pass per tap over each image, no padded buffer
+        dy = np.ascontiguousarray(dy, dtype=dtype)
+        count = cache.count.astype(dtype, copy=False)
+        dx = np.empty((n, *cache.in_hw, cache.padded_shape[-1]), dtype)
+        parallel.run_chunks(lambda worker, n0, n1: kern(dy[n0:n1], count, dx[n0:n1], cache.pool,
+                                                        cache.strides, cache.pads, tiled),
+                            n, chunk_size(n, 3 * math.prod(dx.shape[1:]), dx.itemsize))
+        return dx
     dxp = (np.empty if tiled else np.zeros)(cache.padded_shape, dtype=dtype)
     taps = [slc for _, _, slc in _taps(cache.pool, cache.strides, cache.out_hw)]
 
@@ -239,7 +259,6 @@ def avg_pool2d_backward(dy, cache: PoolCache):
             else:
                 dxs[slc] += g
 
-    n = cache.padded_shape[0]
     parallel.run_chunks(chunk, n, chunk_size(n, 3 * math.prod(cache.padded_shape[1:]),
                                              np.dtype(dtype).itemsize))
     return _crop(dxp, cache)
