@@ -29,6 +29,8 @@ OPTIMIZERS = {  # Keras constructor call, stridenet optimizer
     "adam-amsgrad": ("Adam(0.01, amsgrad=True)", lambda: sn.optimizers.Adam(0.01,
                                                                              amsgrad=True)),
     "adam": ("Adam(0.01)", lambda: sn.optimizers.Adam(0.01)),
+    "adamw": ("AdamW(0.01, weight_decay=0.1)",
+              lambda: sn.optimizers.AdamW(0.01, weight_decay=0.1)),
     "sgd-momentum": ("SGD(0.05, momentum=0.9)", lambda: sn.optimizers.SGD(0.05, momentum=0.9)),
 }
 
