@@ -482,3 +482,18 @@ def test_winograd_convolution_equal_on_both_paths(monkeypatch, dtype, r):
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for e, g in zip(expected, got):
         np.testing.assert_allclose(g, e, rtol=0, atol=tol * np.abs(e).max())
+
+
+def test_winograd_on_partial_tiles_from_64_channels_with_the_compiled_transforms():
+    from stridenet.ops.kernels import winograd
+
+    geometry = ((3, 3), (1, 1), (1, 1), 1)
+    modes = ("numpy", "numba") if importlib.util.find_spec("numba") else ("numpy",)
+    try:
+        for mode in modes:
+            backend.set_kernel_mode(mode)
+            assert winograd.usable(*geometry, 64, 64, (14, 14)) == (mode == "numba")
+            assert not winograd.usable(*geometry, 32, 64, (14, 14))  # im2col is faster
+            assert winograd.usable(*geometry, 32, 32, (16, 16))  # whole tiles: both paths
+    finally:
+        backend.set_kernel_mode(None)

@@ -47,12 +47,19 @@ POINTS = {6: (0, 1, -1, 2, -2), 8: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1
 # against 3.9/8.0), while 14x14 (a quarter of the tiles padding) and 16 channels are
 # as fast or faster with im2col (32x32x16: 11.2/20.3 against 7.7/15.8).
 MIN_CHANNELS = {5: 16, 3: 32}
+# With the compiled transforms (numba), F(4x4, 3x3) on outputs that leave the last tiles
+# partly empty (14x14: 16 tiles, a quarter of their cells padding) measured faster from
+# 64 channels in and out (SPEC conv4, 14x14x64 -> 64, one thread, fwd/bwd ms: 24.5/57.7
+# against 34.7/73.6 for im2col; the whole SPEC step 533 -> 453 ms) and slower below
+# (conv3, 32 -> 64: 25.7/52.1 against 24.9/45.3; 32x32x16: 2x slower).
+PARTIAL_TILES_MIN_CHANNELS = 64
 FORCE = False  # True: wherever Winograd applies, whatever the speed (the tests use this)
 
 
 def usable(kernel_hw, strides, dilation, groups, channels, filters, out_hw) -> bool:
     """Whether this convolution runs with Winograd: 3x3 or 5x5, stride 1, no dilation or
-    groups, enough channels, and (3x3) an output that fills whole tiles."""
+    groups, enough channels, and (3x3) an output that fills whole tiles -- or, with the
+    compiled transforms, 64 channels or more in and out."""
     kh, kw = kernel_hw
     if kh != kw or kh not in MIN_CHANNELS or tuple(strides) != (1, 1) \
             or tuple(dilation) != (1, 1) or groups != 1:
@@ -61,7 +68,10 @@ def usable(kernel_hw, strides, dilation, groups, channels, filters, out_hw) -> b
         return True
     if min(channels, filters) < MIN_CHANNELS[kh]:
         return False
-    return kh == 5 or all(o % OUTPUT_TILE == 0 for o in out_hw)
+    if kh == 5 or all(o % OUTPUT_TILE == 0 for o in out_hw):
+        return True
+    return min(channels, filters) >= PARTIAL_TILES_MIN_CHANNELS and \
+        backend.kernel_mode() == "numba"
 
 
 def _evaluation(points, d):
