@@ -1,36 +1,41 @@
-"""stridenet against PyTorch on whole models: training, inference, latency and memory.
+"""stridenet against PyTorch (and Keras on TensorFlow) on whole models: training,
+inference, latency, memory, import time and first-step compile cost.
 
 Run from the repository root (stridenet installed, torch optional)::
 
-    python benchmarks/run.py                 # all three models, writes benchmarks/RESULTS.md
+    python benchmarks/run.py                 # all five models, writes benchmarks/RESULTS.md
     python benchmarks/run.py --quick         # smoke run: fewer rounds, writes nothing
-    python benchmarks/run.py --models lenet5 --no-torch --out results.md
+    python benchmarks/run.py --models lenet5 fcn1d --no-torch --out results.md
 
-Models: the SPEC section 3 CNN (``mnist_cnn``, 28x28x1), LeNet-5 (``lenet5``, 28x28x1)
-and ResNet-20 (``resnet20``, 32x32x3). Each has a PyTorch twin with the same layers,
-padding and parameter count (asserted) that gets stridenet's weights; the two must give
-the same outputs (to 1e-4) before anything is timed. PyTorch runs in its default NCHW
-layout and in channels_last, with ``torch.set_num_threads(os.cpu_count())``; NumPy's
-BLAS uses all cores too.
+Models: the SPEC section 3 CNN (``mnist_cnn``, 28x28x1), LeNet-5 (``lenet5``, 28x28x1),
+ResNet-20 (``resnet20``, 32x32x3), the Conv1D FCN (``fcn1d``, series of 60 steps, 6
+classes) and the Conv3D ``c3d_small`` (clips of 16 frames of 32x32, timed at batch 32).
+Each has a PyTorch twin, and a Keras twin run on TensorFlow where that is installed, with
+the same layers, padding and parameter count (asserted) that gets stridenet's weights;
+they must give the same outputs (to 1e-4) before anything is timed. PyTorch runs in its
+default layout and in channels_last (where it has one), with
+``torch.set_num_threads(os.cpu_count())``; NumPy's BLAS uses all cores too.
 
 Measured, with float32 data at batch 128 (``--batch``):
 
 * training images/s: one optimizer step (forward, loss, backward, Adam update):
   stridenet ``model.train_step(x, y)`` after ``compile(optimizer="adam",
   loss="sparse_categorical_crossentropy")``; torch ``zero_grad``, ``cross_entropy``,
-  ``backward``, ``Adam.step``;
+  ``backward``, ``Adam.step``; Keras ``train_on_batch``;
 * inference images/s: ``model.predict_on_batch(x)``; torch eval mode, ``inference_mode``;
 * batch-1 latency: the median of single-image predictions;
 * peak memory of a training step: see ``_memory.py`` (a fresh process per framework and
   model, the same method for both);
+* import time and the first training step with the numba kernels compiling, loading
+  from their cache, or not used: see ``_startup.py`` (fresh processes);
 * per-layer conv forward/backward GFLOP/s and fraction of the matmul peak, on the SPEC
   model's conv layers (``ops.py``).
 
 Frameworks and measures take turns in each round; each number is the median of
 ``--rounds`` samples, and ``_common.Sampler`` retakes samples taken in the slow spells
 of a shared machine or while other processes kept its cores busy. Nothing here asserts
-speed: the table compares, and marks the targets of the performance issue as met or
-missed.
+speed: the table compares, and marks the targets of the performance issue (``_targets.py``)
+as met or missed.
 """
 
 from __future__ import annotations
