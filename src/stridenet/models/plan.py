@@ -41,6 +41,7 @@ from .. import config
 from ..autograd import Tensor, no_grad
 from ..ops.kernels import backend, parallel
 from . import plan_compile as C
+from . import plan_steps as S
 
 ENV = "STRIDENET_INFERENCE_PLAN"
 MAX_PLANS = 4  # per model: a few input shapes, least recently used dropped
@@ -177,16 +178,25 @@ class Plan:
                                                      [where.get(o, o) for o in outputs], info)
         self.single = not isinstance(getattr(model, "_nested_outputs", None), list | tuple)
         self.nslots = max(info) + 1  # after split_logits added its slots
-        self.specs = []
-        for step in self.steps:
-            found = step.buffers()
-            if found:
-                step.buf = len(self.specs)
-                self.specs += found
-        per_image = sum(math.prod(s) * np.dtype(d).itemsize for s, d, _ in self.specs)
-        per_image += max([s.scratch_per_image() * s.dtype.itemsize for s in self.steps] or [0])
-        self.chunk_cap = max(1, CHUNK_BYTES // max(1, per_image))
+        keep = set(self.out_slots) | {slot for _, slot in self.logits.values()}
         self.chunked = all(step.per_sample for step in self.steps)
+        # The dense head (and what follows the last conv or pool) runs on the whole batch
+        # after the chunks: one product per layer instead of one per chunk, each of which
+        # would read the whole weight matrix again (SPEC: 1.6 MB per chunk of a few images)
+        self.split = len(self.steps)
+        while self.split and isinstance(self.steps[self.split - 1], TAIL):
+            self.split -= 1
+        head, tail = self.steps[:self.split], self.steps[self.split:]
+        produced = {st.output for st in head}
+        needed = {i for st in tail for i in st.inputs} | set(self.out_slots) | \
+            {slot for _, slot in self.logits.values()}
+        self.carry = sorted(produced & needed)  # values the tail reads from the chunks
+        self.carry_specs = [info[slot] for slot in self.carry]
+        self.specs = C.assign_buffers(self.steps, keep | set(self.carry))
+        per_image = sum(self.specs[i][0] * self.specs[i][1].itemsize
+                        for i in {i for st in head for i in _buffer_ids(st)})
+        per_image += max([st.scratch_per_image() * st.dtype.itemsize for st in head] or [0])
+        self.chunk_cap = max(1, CHUNK_BYTES // max(1, per_image))
         self.one_image_mode = None  # "blas threads" or "one thread", measured on first use
         self._bufs = {}
         self._busy = threading.Lock()
@@ -221,13 +231,21 @@ class Plan:
             specs = specs + [specs[k] for k in self.logits]
         outs = [np.empty((n, *shape), dtype) for shape, dtype in specs]
         self._slots = slots
-        if n == 1 or not self.chunked:
+        if n == 1 or not self.chunked or not self.split:
             self._whole(xs, outs, n)
-        else:
-            step = min(self.chunk_cap, -(-n // parallel.num_workers()))
-            with parallel.blas_single_threaded():  # the chunks share the cores, not BLAS
-                parallel.run_chunks(lambda worker, n0, n1: self._chunk(worker, n0, n1, xs,
-                                                                       outs), n, step)
+            return outs
+        step = min(self.chunk_cap, -(-n // parallel.num_workers()))
+        carry = [np.empty((n, *shape), dtype) for shape, dtype in self.carry_specs]
+        head, tail = self.steps[:self.split], self.steps[self.split:]
+        with parallel.blas_single_threaded():  # the chunks share the cores, not BLAS
+            parallel.run_chunks(lambda worker, n0, n1: self._chunk(
+                worker, n0, n1, xs, carry, head, self.carry), n, step)
+            if tail:
+                given = dict(zip(self.carry, carry))
+                self._chunk("tail", 0, n, xs, outs, tail, self._slots, given)
+            else:
+                for out, slot in zip(outs, self._slots):
+                    out[...] = carry[self.carry.index(slot)]
         return outs
 
     def _whole(self, xs, outs, n):
@@ -236,10 +254,10 @@ class Plan:
         if mode is None:
             mode = self.one_image_mode = self._measure(xs, outs, n)
         if mode == "blas threads":
-            self._chunk(0, 0, n, xs, outs)
+            self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
         else:
             with parallel.blas_single_threaded():
-                self._chunk(0, 0, n, xs, outs)
+                self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
 
     def _measure(self, xs, outs, n) -> str:
         best = {"one thread": math.inf, "blas threads": math.inf}
@@ -247,29 +265,46 @@ class Plan:
             for mode in best:
                 start = time.perf_counter()
                 if mode == "blas threads":
-                    self._chunk(0, 0, n, xs, outs)
+                    self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
                 else:
                     with parallel.blas_single_threaded():
-                        self._chunk(0, 0, n, xs, outs)
+                        self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
                 best[mode] = min(best[mode], time.perf_counter() - start)
         return min(best, key=best.get)
 
-    def _buffers(self, worker, n):
-        have = self._bufs.get(worker)
+    def _buffers(self, worker, n, steps):
+        """This worker's buffers for chunks of up to n images (those ``steps`` use; the
+        others None), made on first use and again, larger, for a larger chunk."""
+        key = (worker, steps[0].output, len(steps))
+        have = self._bufs.get(key)
         if have is None or have[0] < n:
             cap = max(n, have[0] if have else 0)
-            have = self._bufs[worker] = (cap, [
-                np.empty((cap, *s), d) if fill is None else np.full((cap, *s), fill, d)
-                for s, d, fill in self.specs])
+            bufs = [None] * len(self.specs)
+            for i in {i for st in steps for i in _buffer_ids(st)}:
+                size, dtype, fill = self.specs[i]
+                bufs[i] = np.empty(cap * size, dtype) if fill is None else \
+                    np.full(cap * size, fill, dtype)
+            have = self._bufs[key] = (cap, bufs)
         return have[1]
 
-    def _chunk(self, worker, n0, n1, xs, outs):
+    def _chunk(self, worker, n0, n1, xs, outs, steps, slots, given=None):
+        """Images n0..n1 through ``steps``; the values of ``slots`` go to ``outs[k][n0:n1]``.
+        ``given``: {slot: whole-batch array} computed by an earlier phase."""
         n = n1 - n0
-        bufs = self._buffers(worker, n)
+        bufs = self._buffers(worker, n, steps)
         env = [None] * self.nslots
         for i, x in enumerate(xs):
             env[i] = x[n0:n1]
-        for step in self.steps:
+        for slot, value in (given or {}).items():
+            env[slot] = value[n0:n1]
+        for step in steps:
             step.run(env, bufs, n)
-        for out, slot in zip(outs, self._slots):
+        for out, slot in zip(outs, slots):
             out[n0:n1] = env[slot]
+
+
+def _buffer_ids(step) -> list:
+    return [i for i in (step.buf, step.pad_buf) if i is not None]
+
+
+TAIL = (S.Dense, S.View, S.Elementwise, S.GlobalAverage, S.Add, S.Concatenate)

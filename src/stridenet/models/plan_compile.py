@@ -13,6 +13,8 @@ does not know become ``Eager`` steps.
 
 from __future__ import annotations
 
+import math
+
 from .. import layers as L
 from ..autograd import Tensor, no_grad
 from . import plan_steps as S
@@ -198,6 +200,52 @@ def split_logits(steps, outputs, info):
     return outs, logits
 
 
+def assign_buffers(steps, keep):
+    """Give each step that writes a buffer one, reusing the buffers of values no later
+    step reads (as a register allocator would), so a chunk's working set is a few
+    buffers instead of one per layer. ``keep``: slots read after the last step (outputs).
+
+    A View's output, and an Eager step's (a layer may return its input), live in their
+    inputs' buffers: those stay alive as long as the view is read. Zero-bordered input
+    buffers of convolutions are shared between convolutions with the same padded shape
+    and padding (the border stays zero; only the interior is written). Sets ``buf`` and
+    ``pad_buf`` of each step; -> [(elements per image, dtype, fill)] per buffer."""
+    until = {s: len(steps) for s in keep}  # slot -> index of the last step reading it
+    for i, st in enumerate(steps):
+        for s in st.inputs:
+            until[s] = max(until.get(s, -1), i)
+    for st in reversed(steps):  # a view keeps its input's buffer alive
+        if not st.writes_buffer():
+            for s in st.inputs:
+                until[s] = max(until.get(s, -1), until.get(st.output, -1))
+    specs, free, busy, padded = [], [], [], {}
+    for i, st in enumerate(steps):
+        for entry in [b for b in busy if b[0] < i]:  # values dead before this step
+            busy.remove(entry)
+            free.append(entry[1])
+        if st.writes_buffer():
+            same = [b for b in free if specs[b][1] == st.dtype]
+            if same:  # the smallest that fits, else the largest (grown)
+                fits = [b for b in same if specs[b][0] >= st.size]
+                b = min(fits, key=lambda k: specs[k][0]) if fits else \
+                    max(same, key=lambda k: specs[k][0])
+                free.remove(b)
+                specs[b] = (max(specs[b][0], st.size), st.dtype, None)
+            else:
+                b = len(specs)
+                specs.append((st.size, st.dtype, None))
+            st.buf = b
+            busy.append((until.get(st.output, i), b))
+        pad = st.padded_input()
+        if pad is not None:
+            key = (pad[0], st.pads, st.dtype)
+            if key not in padded:
+                padded[key] = len(specs)
+                specs.append((math.prod(pad[0]), st.dtype, 0))
+            st.pad_buf = padded[key]
+    return specs
+
+
 def plannable(model) -> bool:
     """Sequential and functional models whose ``call`` is the library's own."""
     from .model import Model
@@ -220,5 +268,5 @@ def input_shapes(model, shapes):
     return [tuple(G.adjusted_shape(d, s)[1:]) for d, s in zip(declared, shapes)]
 
 
-__all__ = ["PER_SAMPLE", "compile_steps", "graph", "input_shapes", "plannable", "split_logits",
-           "trace"]
+__all__ = ["PER_SAMPLE", "assign_buffers", "compile_steps", "graph", "input_shapes",
+           "plannable", "split_logits", "trace"]

@@ -1,10 +1,11 @@
 """The steps of an inference plan (``plan.py``): plain NumPy on preallocated buffers.
 
 A step reads the chunk's values of its input slots from ``env`` (arrays with the batch
-axis first, n images) and writes its output slot. Steps that compute write into their
-own buffer, ``bufs[step.buf][:n]`` (allocated once per worker for the largest chunk and
-reused by every later call), then run their epilogue in place: bias, a folded batch norm
-and the activation, while the chunk is still in cache. No Tensor, no tape, no argument
+axis first, n images) and writes its output slot. Steps that compute write into a buffer
+(``Step.out``: allocated once per worker for the largest chunk, reused by every later
+call, and shared with other steps whose values are dead by then -- see
+``plan_compile.assign_buffers``), then run their epilogue in place: bias, a folded batch
+norm and the activation, while the chunk is still in cache. No Tensor, no tape, no argument
 check: the geometry was fixed when the plan was compiled.
 
 Weights are read from the layers' Variables on every call (``var.data``), so a weight
@@ -16,12 +17,15 @@ kernel it came from and recomputed whenever the kernel differs from that copy.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import ops
 from ..autograd import Tensor, no_grad
 from ..ops.kernels import activations as K
-from ..ops.kernels import winograd
+from ..ops.kernels import backend, winograd
+from ..ops.kernels import batchnorm as BK
 from ..ops.kernels.conv import im2col_matrix
 
 # -- epilogue: in-place passes over a step's output -----------------------------------------
@@ -67,8 +71,9 @@ class Bias:
 
 
 class BatchNorm:
-    """Inference batch norm in place, in the kernel's order: (x - mean) * scale + beta with
-    scale = gamma / sqrt(var + eps), recomputed from the layer's four vectors per call."""
+    """Inference batch norm in place by the kernel's own pass (``normalise_into``, compiled
+    where numba runs): (x - mean) * scale + beta with scale = gamma / sqrt(var + eps),
+    recomputed from the layer's four vectors per call."""
 
     def __init__(self, layer):
         self.layer = layer
@@ -79,13 +84,12 @@ class BatchNorm:
         inv_sigma = (1 / np.sqrt(bn.moving_variance.data.astype(dt) + dt.type(bn.epsilon))
                      ).astype(dt)
         self.scale = inv_sigma if bn.gamma is None else (inv_sigma * bn.gamma.data).astype(dt)
-        self.beta = None if bn.beta is None else bn.beta.data
+        self.beta = None if bn.beta is None else bn.beta.data.astype(dt, copy=False)
+        self.kernel = backend.twin(BK.normalise_into, "batchnorm.normalise_into", self.mean)
 
     def apply(self, out):
-        out -= self.mean
-        out *= self.scale
-        if self.beta is not None:
-            out += self.beta
+        rows = out.reshape(-1, out.shape[-1])  # (M, C), in place
+        self.kernel(rows, self.mean, self.scale, self.beta, rows)
 
 
 class Act:
@@ -113,12 +117,21 @@ class Step:
     def __init__(self, inputs, output, shape, dtype):
         self.inputs, self.output = list(inputs), output
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)  # per image
-        self.buf = None
+        self.size = int(np.prod(self.shape))
+        self.buf = self.pad_buf = None  # buffer indices, set by assign_buffers
         self.epilogue: list = []
 
-    def buffers(self) -> list:
-        """(per-image shape, dtype, fill) of each buffer: the output first."""
-        return [(self.shape, self.dtype, None)]
+    def writes_buffer(self) -> bool:
+        """Whether the output goes to a buffer of the plan (else: a view or a new array)."""
+        return True
+
+    def padded_input(self):
+        """(per-image shape, pads) of a zero-bordered input buffer, or None."""
+        return None
+
+    def out(self, bufs, n) -> np.ndarray:
+        """The output buffer for n images: (n, *shape), contiguous."""
+        return bufs[self.buf][:n * self.size].reshape(n, *self.shape)
 
     def scratch_per_image(self) -> int:
         """Elements of workspace (``parallel.scratch``) one image needs."""
@@ -170,11 +183,8 @@ class Conv(Step):
         self._u = self._u_src = None
         self.epilogue = ([Bias(layer.bias)] if layer.bias is not None else [])
 
-    def buffers(self):
-        out = super().buffers()
-        if self.padded:
-            out.append((self.xp_shape, self.dtype, 0))
-        return out
+    def padded_input(self):
+        return (self.xp_shape, self.pads) if self.padded else None
 
     def scratch_per_image(self):
         if self.wino:
@@ -199,13 +209,13 @@ class Conv(Step):
 
     def run(self, env, bufs, n):
         x = env[self.inputs[0]]
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         if self.rank1:
             x = x[:, None]  # (n, 1, L, C)
         if self.padded:
             (pt, _), (pl, _) = self.pads
             h, w = self.in_hw
-            xp = bufs[self.buf + 1][:n]
+            xp = bufs[self.pad_buf][:n * math.prod(self.xp_shape)].reshape(n, *self.xp_shape)
             xp[:, pt:pt + h, pl:pl + w] = x  # the border stays zero from allocation
         else:
             xp = x.astype(self.dtype, copy=False)
@@ -233,7 +243,7 @@ class Dense(Step):
 
     def run(self, env, bufs, n):
         x = env[self.inputs[0]]
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         np.matmul(x.reshape(-1, x.shape[-1]), self.w, out=out.reshape(-1, out.shape[-1]))
         self.finish(out)
         env[self.output] = out
@@ -254,7 +264,7 @@ class Pool(Step):
 
     def run(self, env, bufs, n):
         x = env[self.inputs[0]]
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         out[...] = x[self.taps[0]]
         for slc in self.taps[1:]:
             if self.is_max:
@@ -276,7 +286,7 @@ class GlobalAverage(Step):
         self.keepdims = bool(layer.keepdims)
 
     def run(self, env, bufs, n):
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         np.mean(env[self.inputs[0]], axis=self.axes, keepdims=self.keepdims, out=out)
         self.finish(out)
         env[self.output] = out
@@ -290,7 +300,7 @@ class Elementwise(Step):
         self.epilogue = [op]
 
     def run(self, env, bufs, n):
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         out[...] = env[self.inputs[0]]
         self.finish(out)
         env[self.output] = out
@@ -298,7 +308,7 @@ class Elementwise(Step):
 
 class Add(Step):
     def run(self, env, bufs, n):
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         first, *rest = (env[i] for i in self.inputs)
         np.add(first, rest[0], out=out)
         for v in rest[1:]:
@@ -313,7 +323,7 @@ class Concatenate(Step):
         self.axis = layer.axis % (len(shape) + 1)
 
     def run(self, env, bufs, n):
-        out = bufs[self.buf][:n]
+        out = self.out(bufs, n)
         np.concatenate([env[i] for i in self.inputs], axis=self.axis, out=out)
         self.finish(out)
         env[self.output] = out
@@ -324,8 +334,8 @@ class View(Step):
 
     owns_output = False
 
-    def buffers(self):
-        return []
+    def writes_buffer(self):
+        return False
 
     def run(self, env, bufs, n):
         env[self.output] = env[self.inputs[0]].reshape(n, *self.shape)
@@ -342,8 +352,8 @@ class Eager(Step):
         super().__init__(inputs, output, shape, dtype)
         self.layer, self.kwargs, self.per_sample = layer, kwargs, per_sample
 
-    def buffers(self):
-        return []
+    def writes_buffer(self):
+        return False
 
     def run(self, env, bufs, n):
         args = [Tensor._from_array(env[i]) for i in self.inputs]
