@@ -132,13 +132,16 @@ LEGEND = [
     "of stridenet's NumPy buffers in one step.",
     "% of matmul peak = training img/s x 3 x forward conv+dense flops per image / the best "
     "NumPy float32 2048x2048 matmul GFLOP/s of the run.",
-    "c3d_small is timed at batch 32 (the moving-digits recipe's batch; a step at 128 takes "
-    "seconds); its inference target is read at that batch.",
+    "Conv3D c3d_small is timed at batch 32 (the moving-digits recipe's batch; a training "
+    "step at 128 takes seconds, too long for the rounds of every framework); its inference "
+    "target is read at that batch.",
 ]
 
 
-def legend(has_peers: bool) -> list[str]:
-    return LEGEND if has_peers else LEGEND[1:]
+def legend(results, has_peers: bool) -> list[str]:
+    """The notes under the model table (the batch note only when c3d_small ran)."""
+    out = LEGEND[:3] if has_peers else LEGEND[1:3]
+    return out + (LEGEND[3:] if any(r.name == "c3d_small" for r in results) else [])
 
 
 @dataclass
@@ -172,12 +175,10 @@ class Report:
         return self.has_torch or any(r.keras_err is not None for r in self.results)
 
     def tally_lines(self) -> list[str]:
-        if not self.has_peers:
-            return []
-        t = tally(self.results, self.peak)
+        t = tally(self.results, self.peak) if self.has_peers else Tally()
         if self.startup is not None:
             self.startup.tally(t)
-        return t.lines()
+        return t.lines() if t.met or t.missed or t.unmeasured else []
 
     def notes(self) -> list[str]:
         rounds = f"{self.rounds} round{'s' if self.rounds > 1 else ''}"
@@ -237,7 +238,7 @@ class Report:
     def text(self) -> str:
         parts = [*self.machine, *self.notes(), "",
                  render_table(self.results, self.peak, self.has_peers), "",
-                 *legend(self.has_peers), *self.tally_lines()]
+                 *legend(self.results, self.has_peers), *self.tally_lines()]
         if self.startup is not None:
             parts += ["", "Start-up: import and first step", "", *self.startup.render(False)]
         if self.layers is not None:
@@ -260,7 +261,8 @@ class Report:
             *(f"- {line}" for line in ISSUE_TEXT), "",
             "## Models: stridenet against PyTorch and Keras on TensorFlow", "",
             render_table(self.results, self.peak, self.has_peers, markdown=True), "",
-            *(f"- {line}" for line in legend(self.has_peers) + self.tally_lines()), "",
+            *(f"- {line}" for line in legend(self.results, self.has_peers)
+              + self.tally_lines()), "",
         ]
         if self.startup is not None:
             parts += ["## Start-up: import and first step", "", *self.startup.render(True)]
