@@ -168,3 +168,35 @@ def test_synchronized_is_a_keras_argument_saved_in_the_config():
     assert layer.get_config()["synchronized"] is True
     with pytest.raises(TypeError, match="synchronized must be True or False"):
         sn.layers.BatchNormalization(synchronized="yes")
+
+
+def test_a_rank_that_dies_before_mpi_starts_ends_the_job(mpiexec):
+    """Rank 1 fails before it reaches MPI (an import error); rank 0 waits in MPI's start-up
+    only STRIDENET_MPI_START_TIMEOUT seconds, says where it waited, and the job ends
+    (before: both waited until killed)."""
+    import time
+
+    code = ("import os\n"
+            "if os.environ.get('PMI_RANK') == '1':\n"
+            "    raise ImportError('rank 1 cannot start')\n"
+            "import stridenet as sn\n"
+            "sn.distribute.get_comm()\n")
+    env = {**os.environ, "STRIDENET_MPI_START_TIMEOUT": "3", "STRIDENET_NUM_THREADS": "1"}
+    started = time.perf_counter()
+    done = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=90, env=env)
+    assert time.perf_counter() - started < 60
+    assert done.returncode != 0
+    assert "rank 1 cannot start" in done.stderr
+    assert "_waiting_for_every_rank_to_start_mpi" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_bad_start_timeout_is_one_clear_error(monkeypatch, value):
+    from stridenet.distribute import comm
+
+    monkeypatch.setenv("STRIDENET_MPI_START_TIMEOUT", value)
+    with pytest.raises(ValueError, match="STRIDENET_MPI_START_TIMEOUT must be a number"):
+        comm.start_timeout()
+    monkeypatch.setenv("STRIDENET_MPI_START_TIMEOUT", "0")
+    assert comm.start_timeout() == 0.0

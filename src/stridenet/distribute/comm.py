@@ -7,6 +7,7 @@ collective: all ranks must call it in the same order.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import time
@@ -15,9 +16,45 @@ import traceback
 import numpy as np
 
 _QUIET_RANK_WAIT = 10.0  # seconds a rank that does not print waits for rank 0's abort
+START_TIMEOUT_VAR = "STRIDENET_MPI_START_TIMEOUT"
+_DEFAULT_START_TIMEOUT = 120.0
+
+
+def start_timeout() -> float:
+    """Seconds a rank waits in MPI's start-up for the other ranks (0: forever)."""
+    raw = os.environ.get(START_TIMEOUT_VAR, "").strip()
+    if not raw:
+        return _DEFAULT_START_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise ValueError(f"{START_TIMEOUT_VAR} must be a number of seconds >= 0 (0: wait "
+                         f"forever), got {raw!r}")
+    return value
 
 
 def _mpi():
+    if "mpi4py.MPI" in sys.modules:
+        return sys.modules["mpi4py.MPI"]
+    # MPI's start-up waits for every rank the launcher started; a rank that failed before
+    # it (an import error, a bad argument) would leave the others waiting forever, inside
+    # a C call that holds the GIL, where no Python thread or signal handler can run.
+    # faulthandler's timer runs in its own C thread: it prints where this rank was
+    # stopped (the frame names below say what it waited for) and exits, and the launcher
+    # then ends the job.
+    timeout = start_timeout()
+    if timeout:
+        faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
+        return _waiting_for_every_rank_to_start_mpi_see_the_other_ranks_errors()
+    finally:
+        if timeout:
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _waiting_for_every_rank_to_start_mpi_see_the_other_ranks_errors():
     try:
         from mpi4py import MPI
     except ImportError as err:  # optional dependency
