@@ -309,3 +309,26 @@ def test_losses_still_see_the_logits_behind_a_final_softmax():
     kind, logits, axis = out._logits
     assert kind == "softmax" and axis == 1
     np.testing.assert_allclose(logits.numpy(), x @ model.layers[0].kernel.numpy())
+
+
+@pytest.mark.parametrize("name", ["mnist_cnn", "resnet20", "fcn1d"])
+def test_every_single_image_mode_gives_the_eager_numbers(name, monkeypatch):
+    """Batch 1 runs on one thread, on BLAS's threads, or with the rows of each large
+    convolution split over the workers (Winograd tile rows, strided rows): all equal."""
+    from stridenet.ops.kernels import parallel
+
+    monkeypatch.setattr(S.Conv, "MIN_SPLIT_MACS", 0)  # every convolution splits its rows
+    parallel.set_num_workers(2)
+    try:
+        sn.utils.set_random_seed(0)
+        model = zoo.get(name)
+        x = _data(model, 1)
+        want = eager(model, x)
+        planned(model, x)
+        plan = P.plans_of(model)[-1]
+        for mode in ("one thread", "blas threads", "split rows"):
+            plan.one_image_mode = mode
+            assert_close(model.predict_on_batch(x), want)
+        assert any(getattr(st, "split_rows", False) for st in plan.steps)
+    finally:
+        parallel.set_num_workers(None)

@@ -249,10 +249,19 @@ class Plan:
         return outs
 
     def _whole(self, xs, outs, n):
-        """The batch as one chunk on this thread, BLAS as measured on the first call."""
+        """The batch as one chunk on this thread: BLAS on one thread, on its own threads,
+        or the rows of the large convolutions split over the cores (one image), as
+        measured on the first call (3 runs of each, interleaved)."""
         mode = self.one_image_mode
         if mode is None:
             mode = self.one_image_mode = self._measure(xs, outs, n)
+        self._whole_as(mode, xs, outs, n)
+
+    def _whole_as(self, mode, xs, outs, n):
+        big = [st for st in self.steps if isinstance(st, S.Conv)
+               and st.macs() >= S.Conv.MIN_SPLIT_MACS]
+        for st in big:
+            st.split_rows = mode == "split rows"
         if mode == "blas threads":
             self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
         else:
@@ -261,14 +270,14 @@ class Plan:
 
     def _measure(self, xs, outs, n) -> str:
         best = {"one thread": math.inf, "blas threads": math.inf}
+        if n == 1 and parallel.num_workers() > 1 and any(
+                isinstance(st, S.Conv) and st.macs() >= S.Conv.MIN_SPLIT_MACS
+                for st in self.steps):
+            best["split rows"] = math.inf
         for _ in range(3):
             for mode in best:
                 start = time.perf_counter()
-                if mode == "blas threads":
-                    self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
-                else:
-                    with parallel.blas_single_threaded():
-                        self._chunk(0, 0, n, xs, outs, self.steps, self._slots)
+                self._whole_as(mode, xs, outs, n)
                 best[mode] = min(best[mode], time.perf_counter() - start)
         return min(best, key=best.get)
 

@@ -24,7 +24,7 @@ import numpy as np
 from .. import ops
 from ..autograd import Tensor, no_grad
 from ..ops.kernels import activations as K
-from ..ops.kernels import backend, winograd
+from ..ops.kernels import backend, parallel, winograd
 from ..ops.kernels import batchnorm as BK
 from ..ops.kernels.conv import im2col_matrix
 
@@ -220,13 +220,36 @@ class Conv(Step):
         else:
             xp = x.astype(self.dtype, copy=False)
         out4 = out[:, None] if self.rank1 else out  # (n, OH, OW, F)
-        if self.wino:
-            winograd.forward_into(xp, self._u, self.khw[0], self.tiles, out4)
+        rows = self.tiles[0] if self.wino else self.out_hw[0]  # of tiles, or of outputs
+        if self.split_rows and n == 1:  # one image's rows shared by the cores
+            parallel.run_chunks(lambda worker, r0, r1: self._rows(xp, out4, r0, r1), rows,
+                                -(-rows // parallel.num_workers()))
         else:
-            cols = im2col_matrix(xp, self.khw, self.strides, self.dilation, self.out_hw)
-            np.matmul(cols, self.wm, out=out4.reshape(-1, self.f))
-        self.finish(out)
+            self._rows(xp, out4, 0, rows)
         env[self.output] = out
+
+    split_rows = False  # set by the plan where a single image runs faster on all cores
+    MIN_SPLIT_MACS = 2_000_000  # smaller convolutions never split (a hand-off costs more)
+
+    def macs(self) -> int:
+        """Multiply-adds of one image (the im2col product)."""
+        return self.out_hw[0] * self.out_hw[1] * self.khw[0] * self.khw[1] * self.c * self.f
+
+    def _rows(self, xp, out4, r0, r1):
+        """Output rows r0..r1 (tile rows with Winograd) of xp: (n, Hp, Wp, C), epilogue
+        included, into out4 (n, OH, OW, F)."""
+        if self.wino:
+            m, r = winograd.OUTPUT_TILE, self.khw[0]
+            part = out4[:, r0 * m:r1 * m]
+            winograd.forward_into(xp[:, r0 * m:r1 * m + r - 1], self._u, r,
+                                  (r1 - r0, self.tiles[1]), part)
+        else:
+            (sh, _), (dh, _), kh = self.strides, self.dilation, self.khw[0]
+            part = out4[:, r0:r1]
+            cols = im2col_matrix(xp[:, r0 * sh:(r1 - 1) * sh + (kh - 1) * dh + 1], self.khw,
+                                 self.strides, self.dilation, (r1 - r0, self.out_hw[1]))
+            np.matmul(cols, self.wm, out=part.reshape(-1, self.f))
+        self.finish(part)
 
 
 class Dense(Step):
