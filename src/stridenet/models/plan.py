@@ -45,7 +45,7 @@ from . import plan_steps as S
 
 ENV = "STRIDENET_INFERENCE_PLAN"
 MAX_PLANS = 4  # per model: a few input shapes, least recently used dropped
-CHUNK_BYTES = 8 << 20  # buffers + workspace of one chunk of images
+CHUNK_BYTES = 4 << 20  # buffers + workspace of one chunk of images (as the conv kernels')
 _EAGER = "eager"  # a key whose plan failed its check: that key runs eagerly
 _plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -234,7 +234,10 @@ class Plan:
         if n == 1 or not self.chunked or not self.split:
             self._whole(xs, outs, n)
             return outs
-        step = min(self.chunk_cap, -(-n // parallel.num_workers()))
+        workers = parallel.num_workers()
+        chunks = -(-n // self.chunk_cap)
+        chunks = -(-chunks // workers) * workers  # a multiple of the workers: even shares
+        step = -(-n // chunks)
         carry = [np.empty((n, *shape), dtype) for shape, dtype in self.carry_specs]
         head, tail = self.steps[:self.split], self.steps[self.split:]
         with parallel.blas_single_threaded():  # the chunks share the cores, not BLAS
