@@ -10,7 +10,8 @@ The batch is cut into chunks of images that stay in cache; each chunk is unrolle
 im2col into a reused workspace (rows = n*OH*OW, cols = KH*KW*Cg) and multiplied with the
 kernel matrix (KH*KW*Cg, F/groups) by BLAS, straight into the output. Chunks run on all
 cores (``parallel.run_chunks``). Stride-1 3x3 and 5x5 convolutions with enough channels
-use Winograd's F(4x4, r x r) instead (``winograd.py``). The backward pass is in
+use Winograd's F(4x4, r x r) instead (``winograd.py``), and stride-1 convolutions of 1-4
+input channels a compiled direct kernel when numba runs. The backward pass is in
 ``conv_backward.py``.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import parallel, winograd
+from . import backend, parallel, winograd
 from .geometry import output_size
 from .windows import chunk_size, pad_into, window_view
 
@@ -104,6 +105,23 @@ def padded_chunk(x, pads, n0, n1):
     return pad_into(out, xs, pads)
 
 
+# The compiled direct kernels (``compiled/conv_direct.py``) for stride-1 convolutions of
+# inputs with up to this many channels (measured faster for 1 and 3; 1.7x slower for 6),
+# the forward up to this many filters (as fast as im2col with 32).
+DIRECT_MAX_CHANNELS = 4
+DIRECT_MAX_FILTERS = 16
+
+
+def direct_kernel(name, x, w, strides, groups, max_filters=None):
+    """The compiled direct kernel ``name`` where it applies (numba running, groups 1, stride
+    1, few input channels and, if given, filters), else None."""
+    c, f = w.shape[2], w.shape[3]
+    if groups != 1 or tuple(strides) != (1, 1) or c > DIRECT_MAX_CHANNELS or \
+            (max_filters is not None and f > max_filters) or x.size == 0:
+        return None
+    return backend.twin(None, f"conv_direct.{name}", x, w)
+
+
 def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
     """x: (N, H, W, C), w: (KH, KW, C/groups, F), b: (F,) or None -> (y: (N, OH, OW, F), cache).
 
@@ -130,8 +148,14 @@ def conv2d_forward(x, w, b, strides, pads, dilation, groups, relu=False):
         per_image = oh * ow * kh * kw * c
     y = np.empty((n, oh, ow, f), dtype=dtype)
     bias = None if b is None else b.astype(dtype, copy=False)
+    direct = direct_kernel("forward", x, w, strides, groups, DIRECT_MAX_FILTERS)
+    if direct is not None:
+        x, w = np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=dtype)
 
     def chunk(worker, n0, n1):
+        if direct is not None:  # compiled, bias and relu included
+            direct(x[n0:n1], w, bias, y[n0:n1], dilation, pads, relu)
+            return
         xp = padded_chunk(x, xpads, n0, n1)  # (n, Hp, Wp, C)
         out = y[n0:n1].reshape(-1, f)  # (rows, F), a view into y
         if wino:

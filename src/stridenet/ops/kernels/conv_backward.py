@@ -15,7 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, parallel, winograd
-from .conv import ConvCache, _cols, _im2col, _kernel_matrix, im2col_matrix, padded_chunk
+from .conv import (
+    ConvCache,
+    _cols,
+    _im2col,
+    _kernel_matrix,
+    direct_kernel,
+    im2col_matrix,
+    padded_chunk,
+)
 from .windows import chunk_size, select, tap_slices, window_view
 
 
@@ -54,6 +62,12 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
         per_image = max(kh * kw * max(oh * ow * c, h * wd * f if by_correlation else 0),
                         2 * oh * ow * f)
 
+    direct = None
+    if need_w and not cache.winograd:
+        direct = direct_kernel("weight_grad", x, w, cache.strides, groups)
+        if direct is not None:
+            x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+
     def chunk(worker, n0, n1):
         rows = (n1 - n0) * oh * ow
         g = dy[n0:n1].reshape(rows, f)
@@ -63,13 +77,16 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
             backend.twin(_relu_mask, "activations.relu_grad", g, y_flat)(
                 worker, masked.reshape(-1), g.reshape(-1), y_flat)
             g = masked
-        if need_b:
+        if direct is not None:  # compiled: dw and db from the same pass over g
+            direct(x[n0:n1], g.reshape(n1 - n0, oh, ow, f), acc[worker].reshape(w.shape),
+                   dbs[worker] if need_b else None, cache.dilation, cache.xpads)
+        elif need_b:
             dbs[worker] += np.ones(rows, dtype) @ g  # a BLAS row sum
         if need_w and cache.winograd:
             gt = _zero_extended(g.reshape(n1 - n0, oh, ow, f), g_tiles, "g_tiles")
             xp = padded_chunk(x, cache.xpads, n0, n1)
             winograd.weight_grad_chunk(xp, gt, kh, g_tiles, acc[worker])
-        elif need_w:
+        elif need_w and direct is None:
             xp = padded_chunk(x, cache.xpads, n0, n1)
             if groups == 1:
                 cols = im2col_matrix(xp, (kh, kw), cache.strides, cache.dilation,
