@@ -332,3 +332,13 @@ def test_every_single_image_mode_gives_the_eager_numbers(name, monkeypatch):
         assert any(getattr(st, "split_rows", False) for st in plan.steps)
     finally:
         parallel.set_num_workers(None)
+
+
+@pytest.mark.parametrize("pool", [L.MaxPooling2D, L.AveragePooling2D])
+@pytest.mark.parametrize("size,strides", [(2, None), (3, 2), (2, 1)])
+def test_pooling_on_odd_sizes(pool, size, strides):
+    """2x2 stride-2 windows go by row pairs then column pairs; others tap by tap."""
+    model = sn.Sequential([L.Input((7, 9, 3)), pool(size, strides=strides), L.Flatten()])
+    x = _data(model, 3)
+    assert_close(planned(model, x), eager(model, x))
+    assert _step_kinds(model) == ["Pool", "View"]

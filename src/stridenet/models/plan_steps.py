@@ -284,10 +284,23 @@ class Pool(Step):
                       slice(b, b + sw * (ow - 1) + 1, sw)) for a in range(kh) for b in range(kw)]
         self.is_max = layer.kind == "max"
         self.count = self.dtype.type(kh * kw)
+        # 2x2 windows, stride 2: row pairs first, then column pairs (2 passes, not 4)
+        self.pairs = (kh, kw) == (sh, sw) == (2, 2)
 
     def run(self, env, bufs, n):
         x = env[self.inputs[0]]
         out = self.out(bufs, n)
+        if self.pairs:
+            oh, ow, c = self.shape
+            rows = parallel.scratch("plan_pool_rows", (n, oh, 2 * ow, c), self.dtype)
+            op = np.maximum if self.is_max else np.add
+            op(x[:, 0:2 * oh:2, :2 * ow], x[:, 1:2 * oh:2, :2 * ow], out=rows)
+            op(rows[:, :, 0::2], rows[:, :, 1::2], out=out)
+            if not self.is_max:
+                out /= self.count
+            self.finish(out)
+            env[self.output] = out
+            return
         out[...] = x[self.taps[0]]
         for slc in self.taps[1:]:
             if self.is_max:
