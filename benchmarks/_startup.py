@@ -3,7 +3,8 @@
 **Import time** (``import_times``): ``python -c "import stridenet"`` (and numpy, torch,
 tensorflow where installed, for context) in fresh processes, each timed as its wall time
 minus that of ``python -c "pass"`` run in the same round (the interpreter's own start);
-modules take turns in each round and each number is the median over the rounds. Beside
+modules take turns in each round and each number is the median over the rounds (the
+context modules over the first three only: torch and tensorflow take seconds each). Beside
 it, ``python -X importtime -c "import stridenet"``: the cumulative microseconds of the
 ``stridenet`` line (its whole import, numpy included) and the sum of the self times of
 stridenet's own modules (``stridenet`` and ``stridenet.*``).
@@ -37,6 +38,7 @@ from _targets import IMPORT_BOUND
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTEXT_MODULES = ("numpy", "torch", "tensorflow")  # timed when installed, for context
+CONTEXT_ROUNDS = 3  # rounds for the context modules (torch and tensorflow take seconds each)
 
 
 def _wall(code: str, env=None) -> float:
@@ -77,10 +79,11 @@ def import_times(rounds: int) -> dict:
     samples = {m: [] for m in modules}
     for m in modules:  # untimed: the files' pages into the OS cache
         _wall(f"import {m}", env)
-    for _ in range(rounds):
+    for i in range(rounds):
         base = _wall("pass", env)
         for m in modules:
-            samples[m].append(_wall(f"import {m}", env) - base)
+            if m == "stridenet" or i < CONTEXT_ROUNDS:
+                samples[m].append(_wall(f"import {m}", env) - base)
     out = {m: max(0.0, statistics.median(v)) for m, v in samples.items()}
     cums, owns = zip(*(importtime_us() for _ in range(rounds)))
     out["importtime"] = (statistics.median(cums) / 1e6, statistics.median(owns) / 1e6)
