@@ -1,5 +1,5 @@
 """Whole-model timings: training steps, batch inference and batch-1 latency, stridenet
-next to PyTorch, sampled in turns by ``_common.Sampler``."""
+next to PyTorch (and Keras, where it runs), sampled in turns by ``_common.Sampler``."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ CLASSES = {"fcn1d": 6}  # the others: 10
 # Largest batch per model: a c3d_small step at batch 128 takes seconds, which would
 # stretch the run past its budget; 32 is the moving-digits recipe's own batch.
 MAX_BATCH = {"c3d_small": 32}
+KINDS = ("train", "infer", "latency")
+TORCH_LAYOUTS = ("nchw", "nhwc")  # torch's default layout, and channels_last (where it has one)
+LATENCY_CALLS = 7  # timed batch-1 calls per turn (their median is the turn's sample)
 
 
 def model_batch(name: str, batch: int) -> int:
     """The batch ``name`` is timed at: ``batch``, capped by ``MAX_BATCH``."""
     return min(batch, MAX_BATCH.get(name, batch))
-KINDS = ("train", "infer", "latency")
-TORCH_LAYOUTS = ("nchw", "nhwc")  # torch's default layout, and channels_last (where it has one)
-LATENCY_CALLS = 7  # timed batch-1 calls per turn (their median is the turn's sample)
 
 
 def batch_data(name: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +48,9 @@ def build_stridenet(name: str):
     return model
 
 
+CONV_DENSE = sn.layers.Conv1D | sn.layers.Conv2D | sn.layers.Conv3D | sn.layers.Dense
+
+
 def train_flops(model) -> float:
     """Matmul flops of one training image: 3 x the forward flops of the conv and dense
     layers (forward, input gradient, weight gradient; a multiply-add counts 2)."""
@@ -58,7 +61,6 @@ def train_flops(model) -> float:
     return 3.0 * fwd
 
 
-CONV_DENSE = sn.layers.Conv1D | sn.layers.Conv2D | sn.layers.Conv3D | sn.layers.Dense
 TIMED_CALLS = {"train": 2, "infer": 3}  # back-to-back timed calls per turn (the best counts)
 
 
