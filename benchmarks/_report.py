@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from _common import render
 from _targets import ISSUE_TEXT, PEER_NAMES, Tally, marks, verdicts
@@ -164,6 +164,7 @@ class Report:
     command: str
     keras_note: str = ""  # Keras's version, or why it is not a peer in this run
     startup: object = None  # _startup.Startup or None
+    durations: list = field(default_factory=list)  # (part of the run, its seconds)
 
     @property
     def peak(self) -> float:
@@ -225,8 +226,10 @@ class Report:
         return busy
 
     def tail(self) -> str:
+        parts = ", ".join(f"{name} {s:.0f} s" for name, s in self.durations)
         return (f"{self.retaken} samples retaken (slow spell, or other processes busy), "
-                f"{self.noisy} kept although noisy; the run took {self.seconds:.0f} s")
+                f"{self.noisy} kept although noisy; the run took {self.seconds:.0f} s"
+                + (f" ({parts})" if parts else ""))
 
     def _layers(self, markdown: bool) -> str:
         return render(*self.layers, markdown)

@@ -163,32 +163,42 @@ def layer_rows(args, torch) -> tuple[list[dict], list[float], object]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    t_start = time.perf_counter()
     torch = import_torch(not args.no_torch)
     keras, keras_note = keras_peer(args)
     log(keras_note)
-    t_start, load = time.perf_counter(), LoadMeter()
+    load = LoadMeter()
     log(f"timing {', '.join(args.models)}, {args.rounds} round(s)")
     results, peaks, sampler = run_models(args.models, args.batch, args.rounds, torch,
                                          args.pause, args.wait_budget, log, keras)
     samplers, phases = [sampler], [(TITLES[r.name], r.others) for r in results]
+    durations = [("models", time.perf_counter() - t_start)]  # (imports included)
     if not args.no_memory:
+        t0 = time.perf_counter()
         measure_memory(results, torch, args.batch)  # (not timing: the load is no matter)
+        durations.append(("memory", time.perf_counter() - t0))
     layers = None
     if not args.no_layers and "mnist_cnn" in args.models:
         log("timing the SPEC model's conv layers (ops.py)")
-        phase = LoadMeter()
+        phase, t0 = LoadMeter(), time.perf_counter()
         rows, layer_peaks, layer_sampler = layer_rows(args, torch)
         phases.append(("conv layers", phase.others()))
         peaks += layer_peaks
         samplers.append(layer_sampler)
         layers = ops.table(ops.with_totals(rows), max(peaks), torch is not None)
-    starts = None if args.no_startup else startup(args, log)
+        durations.append(("conv layers", time.perf_counter() - t0))
+    starts = None
+    if not args.no_startup:
+        t0 = time.perf_counter()
+        starts = startup(args, log)
+        durations.append(("start-up", time.perf_counter() - t0))
     report = Report(
         machine=machine_lines(torch), results=results, peaks=peaks, layers=layers,
         has_torch=torch is not None, rounds=args.rounds, batch=args.batch,
         retaken=sum(s.retaken for s in samplers), noisy=sum(s.kept_noisy for s in samplers),
         others=load.others(), phases=phases, loadavg=load.loadavg,
         seconds=time.perf_counter() - t_start, keras_note=keras_note, startup=starts,
+        durations=durations,
         command=" ".join(["python benchmarks/run.py",
                           *argv_display(sys.argv[1:] if argv is None else argv)]))
     print(report.text())
