@@ -193,8 +193,11 @@ class Startup:
         def get(config, key):
             return self.first.get(config, {}).get(key)
 
-        why = [f"{c}: {self.first[c].get('error') or self.first[c].get('skipped')}"
-               for c, _ in CONFIGS if "first_step" not in self.first.get(c, {})]
+        why = []
+        for c, _ in CONFIGS:
+            got = self.first.get(c, {})
+            if "first_step" not in got:
+                why.append(f"{c}: {got.get('error') or got.get('skipped') or 'not run'}")
         line = (f"{self.title} at batch {self.batch}: first step, cold compile "
                 f"{_s(get('cold', 'first_step'))} s; first step, warm cache "
                 f"{_s(get('warm', 'first_step'))} s; first step, numpy kernels "

@@ -181,3 +181,35 @@ def test_run_parses_the_new_flags():
         keras, note = run.keras_peer(SimpleNamespace(no_keras=False,
                                                      keras_backend="tensorflow"))
         assert keras is None and "tensorflow is not installed" in note
+
+
+def test_results_file_quotes_the_targets_and_ends_with_the_readme_table():
+    import _report
+
+    spec = _result("mnist_cnn", train_sn=1.0, train_nchw=0.9, infer_sn=1.0, infer_nchw=1.2,
+                   latency_sn=0.4, latency_nchw=1.0)
+    spec.memory = {"sn": {"rss_mb": 50.0}, "nchw": {"rss_mb": 100.0}}
+    c3d = _result("c3d_small", train_sn=1.0, train_nchw=1.0)
+    c3d.batch = 32
+    start = _startup.Startup({"stridenet": 0.25, "importtime": (0.2, 0.05), "torch": 1.5},
+                             {"numpy": {"first_step": 1.0, "steady_step": 0.5}})
+    report = _report.Report(
+        machine=["CPU: Test CPU, 2 logical cores; Linux"], results=[spec, c3d], peaks=[100.0],
+        layers=None, has_torch=True, rounds=1, batch=100, retaken=0, noisy=0, others=None,
+        phases=[], loadavg=None, seconds=1.0, command="python benchmarks/run.py",
+        keras_note="Keras on TensorFlow: not measured", startup=start,
+        durations=[("models", 1.0)])
+    md = report.markdown()
+    for line in _targets.ISSUE_TEXT:
+        assert f"- {line}" in md
+    summary = md[md.index("## Summary for the README"):]
+    # seconds 1.0 against torch's 0.9: 0.90x torch's speed; inference 1.0 s against 1.2 s
+    assert "| SPEC CNN | 100 | 0.90x MISS | 1.20x pass | 0.40x pass | 0.50x pass | - |" in summary
+    assert "| Conv3D c3d_small | 32 | 1.00x | - | - | - | - |" in summary  # no target: no mark
+    assert "`import stridenet`: 0.25 s" in summary and "torch 1.50 s" in summary
+    assert "first step, numpy kernels 1.00 s" in summary
+    assert "(not measured: cold: not run; warm: not run)" in summary
+    # met: SPEC infer, latency, memory, import; missed: SPEC train; c3d infer unmeasured
+    assert "targets of the issue met: 4 of 5 measured; missed: SPEC CNN train b100" in summary
+    assert "Conv3D c3d_small is timed at batch 32" in md
+    assert md.rstrip().endswith("the run took 1 s (models 1 s)")
