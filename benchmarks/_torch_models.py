@@ -8,7 +8,9 @@ once ``copy_weights`` has run, computes the same function (checked by ``check_sa
 * the first dense layer after a flatten has its rows reordered from stridenet's
   ``(H, W, C)`` flattening to torch's ``(C, H, W)`` one;
 * batch norm keeps Keras's epsilon (1e-3) and the model's momentum (Keras 0.99 = torch
-  0.01; the FCN's 0.9 = torch 0.1);
+  0.01; the FCN's 0.9 = torch 0.1); the running variances still drift apart by a factor
+  n/(n-1) per update (torch folds in the unbiased batch variance, Keras the biased one),
+  which changes the values a trained model computes, not the work;
 * Keras's "same" for the FCN's even kernel of 8 pads 3 before and 4 after: the twin pads
   explicitly (``ZeroPad1d``, what torch's ``padding="same"`` does inside, with a warning);
 * a stride-2 "same" 3x3 convolution on an even size pads (0, 1) (the Keras rule:

@@ -213,3 +213,31 @@ def test_results_file_quotes_the_targets_and_ends_with_the_readme_table():
     assert "targets of the issue met: 4 of 5 measured; missed: SPEC CNN train b100" in summary
     assert "Conv3D c3d_small is timed at batch 32" in md
     assert md.rstrip().endswith("the run took 1 s (models 1 s)")
+
+
+@pytest.mark.parametrize("name", ["fcn1d", "c3d_small"])
+def test_torch_twin_batch_norm_momentum_is_keras_s(name):
+    # One training-mode forward moves the running means alike (Keras 0.9 / 0.99 is torch's
+    # 0.1 / 0.01). The running variances differ by n/(n-1): torch updates with the
+    # unbiased batch variance, Keras with the biased one.
+    torch = pytest.importorskip("torch")
+    import _torch_models as T
+
+    import stridenet as sn
+
+    model = _measure.build_stridenet(name)
+    twin = T.build(torch, name)
+    T.copy_weights(torch, model, twin, name)
+    x, _ = _measure.batch_data(name, 4)
+    x = x + np.float32(3.0)  # batch means well away from 0
+    with sn.no_grad():
+        model(x, training=True)
+    twin.train()
+    with torch.no_grad():
+        twin(T.to_torch(torch, x))
+    ours = next(layer for layer in model.layers if isinstance(layer, sn.layers.BatchNormalization))
+    theirs = next(m for m in twin.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
+    moved = np.asarray(ours.moving_mean.data)
+    assert np.abs(moved).max() > 1e-3  # it moved
+    np.testing.assert_allclose(moved, theirs.running_mean.numpy(), rtol=1e-4,
+                               atol=1e-4 * np.abs(moved).max())
