@@ -95,3 +95,18 @@ def test_direct_and_im2col_agree_within_rounding(dtype, tol, relu):
     fin = ~np.isnan(dw0)
     np.testing.assert_allclose(dw1[fin], dw0[fin], rtol=0, atol=tol * np.abs(dw0[fin]).max())
     np.testing.assert_allclose(db1, db0, rtol=0, atol=tol * np.abs(db0).max())
+
+
+def test_direct_kernel_gradient_with_a_float64_upstream_gradient():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 6, 7, 1)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 1, 4)).astype(np.float32)
+    y, cache = conv.conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    dy = rng.standard_normal(y.shape)  # float64: the gradients are float64
+    _, dw, db = conv2d_backward(dy, cache, (False, True, True))
+    assert dw.dtype == np.float64
+    expected = np.einsum("nhwabc,nhwf->abcf", np.lib.stride_tricks.sliding_window_view(
+        np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0))), (3, 3), (1, 2)
+    ).transpose(0, 1, 2, 4, 5, 3), dy)
+    np.testing.assert_allclose(dw, expected, rtol=1e-10, atol=1e-12)  # float64 throughout
+    assert db is None  # no bias in the forward

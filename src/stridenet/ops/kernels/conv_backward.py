@@ -4,7 +4,8 @@ With g the output gradient (dy, masked by y > 0 when relu was fused), per chunk 
 
 * db = sum of g over every output cell;
 * dw = the correlation of the input with g: Winograd F(r, m) when the forward used
-  Winograd, else im2col(x)^T g -- partial sums per worker, added in worker order;
+  Winograd, the compiled direct kernel for stride 1 and 1-4 input channels (with db from
+  the same pass), else im2col(x)^T g -- partial sums per worker, added in worker order;
 * dx, stride 1: the full correlation of the zero-padded g with the kernel rotated 180
   degrees and transposed (C and F swapped): one Winograd or im2col product, no scatter;
   stride > 1: each kernel tap (a, b) adds g @ w[a, b]^T onto the cells it read.
@@ -66,7 +67,7 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
     if need_w and not cache.winograd:
         direct = direct_kernel("weight_grad", x, w, cache.strides, groups)
         if direct is not None:
-            x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+            x, dy = np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(dy)
 
     def chunk(worker, n0, n1):
         rows = (n1 - n0) * oh * ow
