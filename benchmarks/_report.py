@@ -1,5 +1,5 @@
-"""The results table of run.py: values, stridenet/PyTorch ratios and the targets of the
-performance issue, as plain text or Markdown."""
+"""The results of run.py: values, ratios of stridenet to PyTorch and Keras, the verdicts on
+the performance issue's targets, the start-up and layer sections, as text or Markdown."""
 
 from __future__ import annotations
 

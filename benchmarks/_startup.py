@@ -193,6 +193,8 @@ class Startup:
         def get(config, key):
             return self.first.get(config, {}).get(key)
 
+        numba = [v for v in (get("cold", "steady_step"), get("warm", "steady_step")) if v]
+        steady_numba = min(numba) if numba else None  # the best of both numba processes
         why = []
         for c, _ in CONFIGS:
             got = self.first.get(c, {})
@@ -201,8 +203,8 @@ class Startup:
         line = (f"{self.title} at batch {self.batch}: first step, cold compile "
                 f"{_s(get('cold', 'first_step'))} s; first step, warm cache "
                 f"{_s(get('warm', 'first_step'))} s; first step, numpy kernels "
-                f"{_s(get('numpy', 'first_step'))} s; steady step {_s(get('warm', 'steady_step'))}"
-                f" s (numba), {_s(get('numpy', 'steady_step'))} s (numpy)")
+                f"{_s(get('numpy', 'first_step'))} s; steady step {_s(steady_numba)} s "
+                f"(numba), {_s(get('numpy', 'steady_step'))} s (numpy)")
         return line + (f" (not measured: {'; '.join(why)})" if why else "")
 
     def tally(self, tally) -> None:
