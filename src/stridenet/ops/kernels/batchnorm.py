@@ -33,7 +33,7 @@ import numpy as np
 
 from . import backend, parallel
 
-ROW_BYTES = 1 << 20  # elementwise passes: a few arrays of this size per chunk
+_ROW_BYTES = 1 << 20  # elementwise passes: a few arrays of this size per chunk
 
 
 def _rows(a: np.ndarray, axis: int) -> np.ndarray:
@@ -49,7 +49,7 @@ def _unrows(rows: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
 
 
 def _row_step(m: int, c: int, itemsize: int) -> int:
-    return max(1, min(m, ROW_BYTES // max(1, c * itemsize)))
+    return max(1, min(m, _ROW_BYTES // max(1, c * itemsize)))
 
 
 def _channel_sums(m, c, dtype, parts):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import parallel
-from ..batchnorm import ROW_BYTES
+from .. import batchnorm, parallel
 from ._jit import jit
 
 
@@ -58,7 +57,7 @@ def _input_grad(x, dy, mean, inv_sigma, mean_dy, mean_dyxhat, scale, r0, r1, out
 
 def _step(x2) -> int:
     m, c = x2.shape
-    return max(1, min(m, ROW_BYTES // max(1, c * x2.itemsize)))
+    return max(1, min(m, batchnorm._ROW_BYTES // max(1, c * x2.itemsize)))  # read per call
 
 
 def _sums(x2, count, kernel, *args):
