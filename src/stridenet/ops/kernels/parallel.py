@@ -117,13 +117,16 @@ def run_chunks(fn, n: int, step: int) -> int:
 
     Returns the number of workers used; ``worker`` (in ``0..workers-1``) says which
     per-call partial sums a chunk may add to: no two chunks run at once with the same
-    worker number. (Workspaces from ``scratch`` belong to the running thread instead.)
+    worker number. Worker 0 is the calling thread, the others are pool threads; a call
+    from inside a chunk runs serially. (Workspaces from ``scratch`` belong to the running
+    thread and nesting depth instead.)
     If a chunk raises, the chunks not yet started are skipped, the running ones are
     waited for, and the exception is raised here.
     """
     starts = list(range(0, n, step))
     workers = min(num_workers(), len(starts))
-    if workers <= 1 or threading.current_thread().name.startswith("stridenet"):
+    if workers <= 1 or threading.current_thread().name.startswith("stridenet") or \
+            _thread_state()["depth"] > 0:  # nested inside a chunk: serial, as in a worker
         for n0 in starts:
             _in_chunk(fn, 0, n0, min(n, n0 + step))
         return 1
@@ -139,8 +142,11 @@ def run_chunks(fn, n: int, step: int) -> int:
     with _lock:
         pool = _pool_unlocked()
     with blas_single_threaded():
-        futures = [pool.submit(work, k) for k in range(workers)]
+        # the calling thread is worker 0: one hand-over fewer per call, and the core it
+        # runs on works instead of waiting
+        futures = [pool.submit(work, k) for k in range(1, workers)]
         try:
+            work(0)
             for f in futures:
                 f.result()  # re-raises a worker's exception here
         except BaseException:
