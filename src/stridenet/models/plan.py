@@ -149,6 +149,8 @@ def _build(model, xs, ref):
         plan = Plan(model, xs)
         got = plan(xs)
         plan.calls = 0
+        if got is None:  # a hooked layer (see Plan.__call__): compile again next time
+            return _SEEN
     except Exception as error:  # noqa: BLE001 - the eager path stays correct
         warnings.warn(f"{model.name}: inference plan not used ({type(error).__name__}: "
                       f"{error}); running eagerly", RuntimeWarning, stacklevel=3)
