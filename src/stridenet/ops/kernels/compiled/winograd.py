@@ -8,9 +8,10 @@ gradient. ``output_transform`` takes the products back: AT P AT^T per tile, writ
 the output. The NumPy twins do these as batched matrix products, whose summation order
 BLAS chooses: the two agree within rounding, not bit for bit.
 
-Only F(4x4, 3x3) runs compiled: at one BLAS thread the compiled transforms measured
-1.1-1.5x the NumPy twins' speed there (14x14 and 16x16, 64 channels), but 0.5-1.0x for
-F(4x4, 5x5), whose 8-point transforms have few zeros to skip -- those stay on NumPy.
+F(4x4, 3x3) runs compiled: at one BLAS thread the compiled transforms measured 1.1-1.5x
+the NumPy twins' speed there (14x14 and 16x16, 64 channels). For F(4x4, 5x5), whose
+8-point transforms have few zeros to skip, only the input transform runs compiled (see
+``COMPILED_INPUT_R``); the other two measured 0.5-1.0x and stay on NumPy.
 """
 
 from __future__ import annotations
@@ -107,11 +108,15 @@ def _from_tiles(prod, at, m, th, tw, out):
 
 
 COMPILED_R = (3,)  # kernel sizes whose transforms run compiled (see above)
+# The input transform of F(4x4, 5x5) too: inside the whole SPEC conv2 (28x28, 32 -> 32, one
+# thread, chunks of 1 MiB) forward/backward 71/155 and 86/171 ms with the NumPy transform,
+# 70/138 and 71/147 ms with this one (two runs); its other two transforms stay on NumPy.
+COMPILED_INPUT_R = (3, 5)
 
 
 def input_transform(xp, r, tiles_hw):
     """xp: (n, th*m + r - 1, tw*m + r - 1, C) -> V = BT d B of every tile: (a*a, P, C)."""
-    if r not in COMPILED_R:
+    if r not in COMPILED_R and r not in COMPILED_INPUT_R:
         return winograd._input_transform(xp, r, tiles_hw)
     m = winograd.OUTPUT_TILE
     _, _, bt = winograd.transforms(m, r, xp.dtype)
