@@ -360,3 +360,17 @@ def test_a_hooked_layer_call_is_still_called():
         del layer.__dict__["call"]
     assert seen
     assert_close(planned(model, x), eager(model, x))
+
+
+@pytest.mark.parametrize("depth_first", [True, False])
+@pytest.mark.parametrize("name", ["resnet20", "branches", "lenet5"])
+def test_chunks_through_all_layers_or_layer_by_layer(name, depth_first, monkeypatch):
+    """A batch runs either with chunks of images through all the layers or layer by
+    layer over the whole batch (each layer's images in chunks): both equal eager."""
+    monkeypatch.setattr(P, "DEPTH_FIRST_MIN", 0 if depth_first else 10**9)
+    sn.utils.set_random_seed(0)
+    model = branches() if name == "branches" else zoo.get(name)
+    shapes = [(8, 8, 3), (8, 8, 2)] if name == "branches" else [None]
+    xs = [_data(model, 37, i + 1, shape=s) for i, s in enumerate(shapes)]
+    xs = xs if name == "branches" else xs[0]
+    assert_close(planned(model, xs), eager(model, xs))

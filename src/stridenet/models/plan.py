@@ -9,10 +9,12 @@ the same batch and compared with the eager result (a plan that disagrees is drop
 that key stays eager, with a warning). Later calls with the key run the plan:
 
 * the batch is cut into chunks of images that fit in cache (about ``CHUNK_BYTES`` of
-  buffers and workspace per chunk) and each chunk runs through *all* the steps on one
-  core, the chunks spread over the cores (``parallel.run_chunks``) -- one thread hand-off
-  per call instead of one per layer, and each layer's output read by the next while it
-  is still in cache;
+  buffers and workspace per chunk) and each chunk runs through *all* the conv and pool
+  steps on one core, the chunks spread over the cores (``parallel.run_chunks``) -- one
+  thread hand-off per call instead of one per layer, and each layer's output read by the
+  next while it is still in cache; the dense head then runs on the whole batch. Where
+  fewer than ``DEPTH_FIRST_MIN`` images fit such a chunk, the plan runs layer by layer
+  instead, each layer's images in chunks over the cores (as the eager kernels do);
 * a batch of one image runs on the calling thread, either with BLAS on one thread or with
   BLAS's own threads splitting the products, whichever was faster when measured on the
   plan's first single-image call (3 runs of each, interleaved);
@@ -39,13 +41,18 @@ import numpy as np
 
 from .. import config
 from ..autograd import Tensor, no_grad
-from ..ops.kernels import backend, parallel
+from ..ops.kernels import backend, parallel, windows
 from . import plan_compile as C
 from . import plan_steps as S
 
 ENV = "STRIDENET_INFERENCE_PLAN"
 MAX_PLANS = 4  # per model: a few input shapes, least recently used dropped
-CHUNK_BYTES = 4 << 20  # buffers + workspace of one chunk of images (as the conv kernels')
+CHUNK_BYTES = 4 << 20  # buffers + workspace of one chunk of images through all layers
+# Fewer images than this per chunk (a large per-image working set: the SPEC CNN 3,
+# ResNet-20 4, LeNet-5 39): layer by layer instead. Measured at batch 128, 2 workers
+# (loaded machine, min of 8-45 interleaved runs): all layers per chunk took 0.7x the
+# eager time on LeNet-5 but 1.0-1.25x on the SPEC CNN and ResNet-20.
+DEPTH_FIRST_MIN = 8
 _EAGER = "eager"  # a key whose plan failed its check: that key runs eagerly
 _plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -241,6 +248,9 @@ class Plan:
         if n == 1 or not self.chunked or not self.split:
             self._whole(xs, outs, n)
             return outs
+        if self.chunk_cap < DEPTH_FIRST_MIN:
+            self._layerwise(xs, outs, n)
+            return outs
         workers = parallel.num_workers()
         chunks = -(-n // self.chunk_cap)
         chunks = -(-chunks // workers) * workers  # a multiple of the workers: even shares
@@ -257,6 +267,39 @@ class Plan:
                 for out, slot in zip(outs, self._slots):
                     out[...] = carry[self.carry.index(slot)]
         return outs
+
+    def _layerwise(self, xs, outs, n):
+        """Layer by layer over the whole batch, each step's images cut into chunks of
+        about ``windows.CHUNK_BYTES`` spread over the workers (as the eager kernels do, but
+        without the tape, into reused buffers, with the epilogues fused)."""
+        bufs = self._buffers("layers", n, self.steps)
+        env = [None] * self.nslots
+        for i, x in enumerate(xs):
+            env[i] = x
+        workers = parallel.num_workers()
+        with parallel.blas_single_threaded():
+            for st in self.steps:
+                if not st.writes_buffer():  # a view, or a layer's own forward pass
+                    st.run(env, bufs, n)
+                    continue
+                per_image = (st.size + st.scratch_per_image()) * st.dtype.itemsize
+                chunks = -(-n // max(1, windows.CHUNK_BYTES // per_image))
+                chunks = -(-chunks // workers) * workers
+
+                def chunk(worker, n0, n1, st=st):
+                    env_c, bufs_c = list(env), list(bufs)
+                    for i in st.inputs:
+                        env_c[i] = env[i][n0:n1]
+                    bufs_c[st.buf] = bufs[st.buf][n0 * st.size:n1 * st.size]
+                    if st.pad_buf is not None:
+                        size = math.prod(st.padded_input()[0])
+                        bufs_c[st.pad_buf] = bufs[st.pad_buf][n0 * size:n1 * size]
+                    st.run(env_c, bufs_c, n1 - n0)
+
+                parallel.run_chunks(chunk, n, -(-n // chunks))
+                env[st.output] = st.out(bufs, n)
+        for out, slot in zip(outs, self._slots):
+            out[...] = env[slot]
 
     def _whole(self, xs, outs, n):
         """The batch as one chunk on this thread: BLAS on one thread, on its own threads,
