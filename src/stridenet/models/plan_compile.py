@@ -246,15 +246,21 @@ def assign_buffers(steps, keep):
     return specs
 
 
+_CLASSES: list = []  # (Model, Sequential), imported on first use (they import this module)
+
+
 def plannable(model) -> bool:
     """Sequential and functional models whose ``call`` is the library's own."""
-    from .model import Model
-    from .sequential import Sequential
+    if not _CLASSES:
+        from .model import Model
+        from .sequential import Sequential
 
+        _CLASSES.extend((Model, Sequential))
+    model_cls, sequential_cls = _CLASSES
     call = type(model).call
-    if isinstance(model, Sequential):
-        return call is Sequential.call
-    return isinstance(model, Model) and model._functional and call is Model.call
+    if isinstance(model, sequential_cls):
+        return call is sequential_cls.call
+    return isinstance(model, model_cls) and model._functional and call is model_cls.call
 
 
 def input_shapes(model, shapes):
