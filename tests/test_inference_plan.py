@@ -11,6 +11,7 @@ from stridenet import layers as L
 from stridenet import zoo
 from stridenet.autograd import no_grad
 from stridenet.models import plan as P
+from stridenet.models import plan_runtime as R
 from stridenet.models import plan_steps as S
 
 pytestmark = [pytest.mark.usefixtures("kernel_path"),
@@ -367,7 +368,7 @@ def test_a_hooked_layer_call_is_still_called():
 def test_chunks_through_all_layers_or_layer_by_layer(name, depth_first, monkeypatch):
     """A batch runs either with chunks of images through all the layers or layer by
     layer over the whole batch (each layer's images in chunks): both equal eager."""
-    monkeypatch.setattr(P, "DEPTH_FIRST_MIN", 0 if depth_first else 10**9)
+    monkeypatch.setattr(R, "DEPTH_FIRST_MIN", 0 if depth_first else 10**9)
     sn.utils.set_random_seed(0)
     model = branches() if name == "branches" else zoo.get(name)
     shapes = [(8, 8, 3), (8, 8, 2)] if name == "branches" else [None]

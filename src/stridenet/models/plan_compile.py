@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from .. import layers as L
+from .. import ops
 from ..autograd import Tensor, no_grad
 from . import plan_steps as S
 
@@ -78,9 +79,9 @@ def _activation_of(layer):
     elif type(layer) is L.ReLU:
         if layer.max_value is not None or layer.negative_slope or layer.threshold:
             return None
-        fn = S.ops.relu
+        fn = ops.relu
     elif type(layer) is L.Softmax and layer.axis == -1:
-        fn = S.ops.softmax
+        fn = ops.softmax
     else:
         return None
     return fn if fn in S.ACTIVATIONS else None
@@ -187,7 +188,7 @@ def split_logits(steps, outputs, info):
     for k, slot in enumerate(outputs):
         step = producer.get(slot)
         last = step.epilogue[-1] if step is not None and step.epilogue else None
-        kind = {S.ops.softmax: "softmax", S.ops.sigmoid: "sigmoid"}.get(getattr(last, "op", None))
+        kind = {ops.softmax: "softmax", ops.sigmoid: "sigmoid"}.get(getattr(last, "op", None))
         if kind is None or not step.owns_output or any(slot in st.inputs for st in steps):
             continue
         step.epilogue.pop()
