@@ -250,3 +250,16 @@ def test_nan_propagates_instead_of_being_hidden():
     x[0, 1, 1, 0] = np.nan
     y = sn.ops.conv2d(x, np.ones((2, 2, 1, 1))).numpy()
     assert np.isnan(y).all()
+
+
+def test_chunk_size_gives_big_im2col_images_bigger_chunks(monkeypatch):
+    from stridenet.ops.kernels import windows
+
+    monkeypatch.setattr(windows, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(windows, "BIG_IMAGE_CHUNK_BYTES", 4000)
+    assert windows.chunk_size(100, 100, 4) == 2  # 400 bytes an image: 2 in 1000
+    assert windows.chunk_size(100, 100, 4, big_images=True) == 2  # not over half a chunk
+    assert windows.chunk_size(100, 150, 4) == 1  # 600 bytes: one image a chunk
+    assert windows.chunk_size(100, 150, 4, big_images=True) == 6  # 4000 // 600
+    assert windows.chunk_size(3, 150, 4, big_images=True) == 3  # never more than the batch
+    assert windows.chunk_size(100, 5000, 4, big_images=True) == 1  # at least one image

@@ -62,6 +62,8 @@ def test_direct_kernel_runs_where_it_applies(kernel_path):
     assert conv.direct_kernel("forward", x, w3, (2, 2), 1) is None  # strided: im2col
     wide = np.zeros((3, 3, 1, 32), np.float32)
     assert conv.direct_kernel("forward", x, wide, (1, 1), 1, conv.DIRECT_MAX_FILTERS) is None
+    y, cache = conv.conv2d_forward(x, wide, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert y.shape == (2, 8, 8, 32)
     many = np.zeros((3, 3, 6, 8), np.float32)
     assert conv.direct_kernel("forward", np.zeros((2, 8, 8, 6), np.float32), many, (1, 1),
                               1) is None

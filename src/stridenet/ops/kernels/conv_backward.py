@@ -4,8 +4,9 @@ With g the output gradient (dy, masked by y > 0 when relu was fused), per chunk 
 
 * db = sum of g over every output cell;
 * dw = the correlation of the input with g: Winograd F(r, m) when the forward used
-  Winograd, the compiled direct kernel for stride 1 and 1-4 input channels (with db from
-  the same pass), else im2col(x)^T g -- partial sums per worker, added in worker order;
+  Winograd, the compiled direct kernel for stride 1, 1-4 input channels and up to 16
+  filters (with db from the same pass), else im2col(x)^T g -- partial sums per worker,
+  added in worker order;
 * dx, stride 1: the full correlation of the zero-padded g with the kernel rotated 180
   degrees and transposed (C and F swapped): one Winograd or im2col product, no scatter;
   stride > 1: each kernel tap (a, b) adds g @ w[a, b]^T onto the cells it read.
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import backend, parallel, winograd
 from .conv import (
+    DIRECT_MAX_FILTERS,
     ConvCache,
     _cols,
     _im2col,
@@ -65,7 +67,7 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
 
     direct = None
     if need_w and not cache.winograd:
-        direct = direct_kernel("weight_grad", x, w, cache.strides, groups)
+        direct = direct_kernel("weight_grad", x, w, cache.strides, groups, DIRECT_MAX_FILTERS)
         if direct is not None:
             x, dy = np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(dy)
 
@@ -116,7 +118,8 @@ def conv2d_backward(dy, cache: ConvCache, needs=(True, True, True)):
                                 (oh, ow))
             dx[n0:n1] = dxp[:, pt:pt + h, pl:pl + wd, :]
 
-    used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize))
+    used = parallel.run_chunks(chunk, n, chunk_size(n, per_image, x.itemsize,
+                                                    big_images=not cache.winograd))
     dw = db = None
     if need_w:
         total = acc[0]

@@ -19,9 +19,9 @@ over a contiguous run of OH*Wp values -- long enough for LLVM to vectorise well.
 The im2col path sums in the order BLAS chooses: the two agree within rounding.
 Measured at one thread, batch 128 (ms, im2col -> direct): LeNet-5 conv1 (28x28x1 -> 6,
 5x5) forward 6.5 -> 2.4, kernel gradient 5.7 -> 2.6; ResNet-20 stem (32x32x3 -> 16, 3x3)
-forward 9.8 -> 8.0, kernel gradient 9.8 -> 6.4; the SPEC model's conv1 (-> 32 filters)
-kernel gradient 10.6 -> 7.7 (its forward was no faster). With C = 6 (LeNet-5 conv2) the
-direct loops were 1.7x slower than im2col.
+forward 9.8 -> 8.0, kernel gradient 9.8 -> 6.4. With 32 filters (the SPEC model's conv1)
+neither pass was reliably faster, and with C = 6 (LeNet-5 conv2) the direct loops were
+1.7x slower than im2col: ``conv.direct_kernel`` says where they run.
 """
 
 from __future__ import annotations
