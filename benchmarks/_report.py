@@ -225,6 +225,14 @@ class Report:
                      "rerun on a quiet machine)")
         return busy
 
+    def _noisy_warning(self) -> str:
+        """Why the run's numbers are unreliable, or ""."""
+        noisy = [name for name, v in self.phases if v is not None and v > QUIET_RUN]
+        if not noisy:
+            return ""
+        return (f"other processes kept more than {QUIET_RUN} cores busy while timing "
+                f"{', '.join(noisy)}; rerun on a quiet machine")
+
     def tail(self) -> str:
         parts = ", ".join(f"{name} {s:.0f} s" for name, s in self.durations)
         return (f"{self.retaken} samples retaken (slow spell, or other processes busy), "
@@ -279,7 +287,7 @@ class Report:
 
             parts += ["## Summary for the README", "",
                       *section(self.results, self.peak, self.startup, self.tally_lines(),
-                               self._machine_short()), ""]
+                               self._machine_short(), self._noisy_warning()), ""]
         return "\n".join([*parts, self.tail(), ""])
 
 

@@ -44,9 +44,12 @@ def table(results, peak: float, markdown: bool = True) -> str:
     return render(head, cells, markdown, left=1)
 
 
-def section(results, peak: float, startup, tally_lines: list[str], machine: str) -> list[str]:
-    """The Markdown lines of the results file's "Summary for the README" section."""
-    lines = [f"Measured on {machine}; stridenet / PyTorch (default NCHW layout) in the same "
+def section(results, peak: float, startup, tally_lines: list[str], machine: str,
+            warning: str = "") -> list[str]:
+    """The Markdown lines of the results file's "Summary for the README" section
+    (``warning``: a line saying the run was too noisy to quote)."""
+    lines = [f"**Do not quote this run: {warning}**", ""] if warning else []
+    lines += [f"Measured on {machine}; stridenet / PyTorch (default NCHW layout) in the same "
              "run, batch 128 unless said. Speed ratios above 1x: stridenet faster; time and "
              "memory ratios below 1x: stridenet faster or smaller. pass / MISS: the target "
              "of the performance issue for that cell.", "",

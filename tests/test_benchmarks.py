@@ -241,3 +241,20 @@ def test_torch_twin_batch_norm_momentum_is_keras_s(name):
     assert np.abs(moved).max() > 1e-3  # it moved
     np.testing.assert_allclose(moved, theirs.running_mean.numpy(), rtol=1e-4,
                                atol=1e-4 * np.abs(moved).max())
+
+
+def test_readme_table_of_a_noisy_run_says_not_to_quote_it():
+    import _report
+
+    spec = _result("mnist_cnn", train_sn=1.0, train_nchw=1.0)
+
+    def markdown(phases):
+        return _report.Report(
+            machine=["CPU: Test CPU, 2 logical cores"], results=[spec], peaks=[100.0],
+            layers=None, has_torch=True, rounds=1, batch=100, retaken=0, noisy=0,
+            others=0.5, phases=phases, loadavg=None, seconds=1.0, command="run").markdown()
+
+    summary = markdown([("SPEC CNN", 0.5)]).split("## Summary for the README")[1]
+    assert "**Do not quote this run: other processes kept more than 0.2 cores busy " \
+           "while timing SPEC CNN; rerun on a quiet machine**" in summary
+    assert "Do not quote" not in markdown([("SPEC CNN", 0.05)])
