@@ -135,8 +135,9 @@ def test_set_num_workers_checks_its_argument():
         parallel.set_num_workers(True)
 
 
-def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
-    before = blas_counts()
+def _spy_model():
+    """A compiled model whose first layer records the BLAS thread counts in force while
+    it runs; (model, the list it appends to)."""
     seen = []
 
     class Spy(sn.layers.Layer):
@@ -146,6 +147,12 @@ def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
 
     model = sn.Sequential([sn.layers.Input((4,)), Spy(), sn.layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
+    return model, seen
+
+
+def test_training_step_holds_blas_to_one_thread_and_gives_it_back(two_workers):
+    before = blas_counts()
+    model, seen = _spy_model()
     model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
     assert seen and set(seen) == {1}
     assert given_back(before)
@@ -237,15 +244,8 @@ def test_two_models_trained_at_once_equal_each_alone(two_workers):
 def test_one_worker_holds_blas_to_one_thread_too():
     # STRIDENET_NUM_THREADS=1, or one MPI rank per core: BLAS's own threads on the other
     # cores made two ranks on two cores 12x slower
-    before, seen = blas_counts(), []
-
-    class Spy(sn.layers.Layer):
-        def call(self, x, training=False):
-            seen.extend(blas_threads())
-            return x
-
-    model = sn.Sequential([sn.layers.Input((4,)), Spy(), sn.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss="mse")
+    before = blas_counts()
+    model, seen = _spy_model()
     parallel.set_num_workers(1)
     try:
         model.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)
