@@ -140,22 +140,13 @@ class TorchRunner(Runner):
             self.torch.softmax(self.model(self.x1), dim=1)
 
 
-class KerasRunner(Runner):
+class KerasRunner(StridenetRunner):
     """A Keras 3 twin: ``train_on_batch`` (Adam, sparse categorical cross-entropy, as
-    compiled by ``_keras_models.twin``); ``predict_on_batch`` for inference and latency,
-    Keras's compiled predict step (on TensorFlow a ``tf.function``)."""
-
-    def __init__(self, model, x, y):
-        self.model, self.x, self.y, self.x1 = model, x, y, np.ascontiguousarray(x[:1])
+    compiled by ``_keras_models.twin``); ``predict_on_batch`` for inference and latency
+    as stridenet's (Keras's compiled predict step; on TensorFlow a ``tf.function``)."""
 
     def train(self):
         self.model.train_on_batch(self.x, self.y)
-
-    def infer(self):
-        self.model.predict_on_batch(self.x)
-
-    def infer1(self):
-        self.model.predict_on_batch(self.x1)
 
 
 @dataclass
